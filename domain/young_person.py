@@ -1,0 +1,502 @@
+"""The young person's stream: the heart of Overgang.
+
+Commands guard first, then record. The state kept here is only what the rules need;
+everything people read (names, notes, timelines) lives in the events and the read models.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import CanMutateAggregate
+
+from domain import young_person_events as ev
+from domain.decisions import DecisionContent
+from domain.errors import (
+    AlreadyAssignedError,
+    AlreadyEnrolledError,
+    AppealAlreadyPendingError,
+    CaseClosedError,
+    CaseNotClosedError,
+    ConsentMissingError,
+    ConsentNotGivenError,
+    DecisionNotFoundError,
+    DecisionNotInForceError,
+    EducationAlreadyStartedError,
+    InvalidValueError,
+    MilestoneAlreadyReachedError,
+    MilestoneNotFoundError,
+    MilestoneNotOpenError,
+    NoAppealPendingError,
+    NotAnInjunctionError,
+    NotEnrolledError,
+    PersonalDataErasedError,
+    PlanNotDraftedError,
+    ReferralAlreadyReviewedError,
+    ReferralNotAcceptedError,
+    TransitionNotFoundError,
+    TransitionNotOpenError,
+    WakeUpNotAgreedError,
+)
+from domain.recording import RecordingAggregate, Stamp
+from domain.values import ContactDetails, InjunctionDetails, ReferralDetails, TransitionDetails
+from domain.vocabulary import (
+    AppealOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    ConsentScope,
+    DecisionKind,
+    DecisionStatus,
+    ErasureRequester,
+    MilestoneStatus,
+    ReadinessLevel,
+    ReviewOutcome,
+    TransitionPhase,
+    TransitionStep,
+)
+
+_OPEN_TRANSITION = (TransitionPhase.PREPARING, TransitionPhase.IN_EDUCATION)
+
+
+class YoungPerson(RecordingAggregate):
+    def __init__(self) -> None:
+        self.status = CaseStatus.REFERRED
+        self.counsellor_id: UUID | None = None
+        self.team_id: str | None = None
+        self.consents: dict[str, bool] = {}
+        self.wake_up_agreed = False
+        self.plan_drafted = False
+        self.milestones: dict[str, MilestoneStatus] = {}
+        self.transitions: dict[str, TransitionPhase] = {}
+        self.decisions: dict[str, DecisionStatus] = {}
+        self.decision_kinds: dict[str, DecisionKind] = {}
+        self.contacts_recorded = 0
+
+    # --- guards ----------------------------------------------------------------------------
+
+    def _record(
+        self, event_class: type[CanMutateAggregate[UUID]], stamp: Stamp, **fields: Any
+    ) -> None:
+        # The one place that keeps "nothing may follow PersonalDataErased" true.
+        if self.status is CaseStatus.ERASED:
+            raise PersonalDataErasedError(f"young person {self.id} has been erased")
+        super()._record(event_class, stamp, **fields)
+
+    def _require_not_erased(self) -> None:
+        if self.status is CaseStatus.ERASED:
+            raise PersonalDataErasedError(f"young person {self.id} has been erased")
+
+    def _require_open_case(self) -> None:
+        self._require_not_erased()
+        if self.status is CaseStatus.CLOSED:
+            raise CaseClosedError(f"the case of young person {self.id} is closed")
+        if self.status is CaseStatus.DECLINED:
+            raise CaseClosedError(f"the referral of young person {self.id} was declined")
+
+    def _require_enrolled(self) -> None:
+        self._require_open_case()
+        if self.status is not CaseStatus.ENROLLED:
+            raise NotEnrolledError(f"young person {self.id} is not enrolled")
+
+    def _milestone(self, milestone_id: UUID) -> MilestoneStatus:
+        try:
+            return self.milestones[milestone_id.hex]
+        except KeyError:
+            raise MilestoneNotFoundError(f"milestone {milestone_id} not found") from None
+
+    def _open_transition(self, transition_id: UUID) -> TransitionPhase:
+        try:
+            phase = self.transitions[transition_id.hex]
+        except KeyError:
+            raise TransitionNotFoundError(f"transition {transition_id} not found") from None
+        if phase not in _OPEN_TRANSITION:
+            raise TransitionNotOpenError(f"transition {transition_id} is {phase.value}")
+        return phase
+
+    def _decision(self, decision_id: UUID) -> DecisionStatus:
+        try:
+            return self.decisions[decision_id.hex]
+        except KeyError:
+            raise DecisionNotFoundError(f"decision {decision_id} not found") from None
+
+    # --- intake and consent ----------------------------------------------------------------
+
+    @classmethod
+    def refer(cls, young_person_id: UUID, referral: ReferralDetails, stamp: Stamp) -> YoungPerson:
+        if ConsentScope.CASE_WORK not in referral.consent_scopes:
+            raise ConsentMissingError(
+                "a referral needs the young person's consent to case work"
+            )
+        if not referral.name.strip():
+            raise InvalidValueError("a referral must name the young person")
+        return cls._begin(
+            ev.Referred,
+            young_person_id,
+            stamp,
+            name=referral.name,
+            date_of_birth=referral.date_of_birth,
+            phone=referral.phone,
+            institution_id=referral.institution_id,
+            referrer_name=referral.referrer_name,
+            reason=referral.reason,
+            consent_scopes=list(referral.consent_scopes),
+        )
+
+    def review_referral(
+        self, outcome: ReviewOutcome, review_date: date, note: str, stamp: Stamp
+    ) -> None:
+        self._require_not_erased()
+        if self.status not in (CaseStatus.REFERRED, CaseStatus.WAITLISTED):
+            raise ReferralAlreadyReviewedError(
+                f"the referral of young person {self.id} is already {self.status.value}"
+            )
+        self._record(
+            ev.ReferralReviewed, stamp, outcome=outcome, review_date=review_date, note=note
+        )
+
+    def enrol(self, counsellor_id: UUID, team_id: str, stamp: Stamp) -> None:
+        self._require_open_case()
+        if self.status is CaseStatus.ENROLLED:
+            raise AlreadyEnrolledError(f"young person {self.id} is already enrolled")
+        if self.status is not CaseStatus.ACCEPTED:
+            raise ReferralNotAcceptedError(
+                f"the referral of young person {self.id} has not been accepted"
+            )
+        self._record(ev.Enrolled, stamp, counsellor_id=counsellor_id, team_id=team_id)
+
+    def assign_counsellor(
+        self, counsellor_id: UUID, team_id: str, reason: str, stamp: Stamp
+    ) -> UUID | None:
+        """Hand the case over; returns the previous counsellor, who lets go of it."""
+        self._require_enrolled()
+        if self.counsellor_id == counsellor_id:
+            raise AlreadyAssignedError(f"counsellor {counsellor_id} already has this case")
+        previous = self.counsellor_id
+        self._record(
+            ev.CounsellorAssigned,
+            stamp,
+            counsellor_id=counsellor_id,
+            previous_counsellor_id=previous,
+            team_id=team_id,
+            reason=reason,
+        )
+        return previous
+
+    def record_consent(
+        self, scope: ConsentScope, institution_id: UUID | None, stamp: Stamp
+    ) -> None:
+        self._require_open_case()
+        self._record(ev.ConsentRecorded, stamp, scope=scope, institution_id=institution_id)
+
+    def withdraw_consent(
+        self, scope: ConsentScope, institution_id: UUID | None, stamp: Stamp
+    ) -> None:
+        # Withdrawing consent is the young person's right, also after the case closed.
+        self._require_not_erased()
+        if ev.consent_key(scope, institution_id) not in self.consents:
+            raise ConsentNotGivenError(f"no consent within scope {scope.value} to withdraw")
+        self._record(ev.ConsentWithdrawn, stamp, scope=scope, institution_id=institution_id)
+
+    # --- contact ---------------------------------------------------------------------------
+
+    def record_contact(self, contact_id: UUID, contact: ContactDetails, stamp: Stamp) -> None:
+        self._require_open_case()
+        if contact.duration_minutes is not None and contact.duration_minutes < 0:
+            raise InvalidValueError("a contact cannot last a negative number of minutes")
+        self._record(
+            ev.ContactRecorded,
+            stamp,
+            contact_id=contact_id,
+            channel=contact.channel,
+            direction=contact.direction,
+            place=contact.place,
+            purpose=contact.purpose,
+            reached=contact.reached,
+            duration_minutes=contact.duration_minutes,
+            note=contact.note,
+        )
+
+    def agree_wake_up(
+        self, wake_up_time: time, weekdays: list[int], channel: Channel, stamp: Stamp
+    ) -> None:
+        self._require_open_case()
+        if not weekdays or any(day < 1 or day > 7 for day in weekdays):
+            raise InvalidValueError("weekdays must be ISO weekdays 1 (Monday) to 7 (Sunday)")
+        self._record(
+            ev.WakeUpAgreed,
+            stamp,
+            wake_up_time=wake_up_time,
+            weekdays=sorted(set(weekdays)),
+            channel=channel,
+        )
+
+    def end_wake_up(self, reason: str, stamp: Stamp) -> None:
+        self._require_open_case()
+        if not self.wake_up_agreed:
+            raise WakeUpNotAgreedError(f"young person {self.id} has no wake-up agreement")
+        self._record(ev.WakeUpEnded, stamp, reason=reason)
+
+    # --- plan ------------------------------------------------------------------------------
+
+    def draft_plan(self, goal: str, drafted_together: bool, stamp: Stamp) -> None:
+        self._require_enrolled()
+        self._record(ev.PlanDrafted, stamp, goal=goal, drafted_together=drafted_together)
+
+    def set_milestone(self, milestone_id: UUID, title: str, due: date, stamp: Stamp) -> None:
+        self._require_enrolled()
+        if not self.plan_drafted:
+            raise PlanNotDraftedError(f"young person {self.id} has no plan yet")
+        self._record(ev.MilestoneSet, stamp, milestone_id=milestone_id, title=title, due=due)
+
+    def reach_milestone(self, milestone_id: UUID, note: str, stamp: Stamp) -> None:
+        self._require_enrolled()
+        status = self._milestone(milestone_id)
+        if status is MilestoneStatus.REACHED:
+            raise MilestoneAlreadyReachedError(f"milestone {milestone_id} is already reached")
+        if status is MilestoneStatus.DROPPED:
+            raise MilestoneNotOpenError(f"milestone {milestone_id} was dropped")
+        self._record(ev.MilestoneReached, stamp, milestone_id=milestone_id, note=note)
+
+    def miss_milestone(self, milestone_id: UUID, note: str, stamp: Stamp) -> None:
+        self._require_enrolled()
+        status = self._milestone(milestone_id)
+        if status is MilestoneStatus.REACHED:
+            raise MilestoneAlreadyReachedError(f"milestone {milestone_id} is already reached")
+        if status is not MilestoneStatus.OPEN:
+            raise MilestoneNotOpenError(f"milestone {milestone_id} is {status.value}")
+        self._record(ev.MilestoneMissed, stamp, milestone_id=milestone_id, note=note)
+
+    def reschedule_milestone(
+        self, milestone_id: UUID, due: date, reason: str, stamp: Stamp
+    ) -> None:
+        self._require_enrolled()
+        status = self._milestone(milestone_id)
+        if status not in (MilestoneStatus.OPEN, MilestoneStatus.MISSED):
+            raise MilestoneNotOpenError(f"milestone {milestone_id} is {status.value}")
+        self._record(
+            ev.MilestoneRescheduled, stamp, milestone_id=milestone_id, due=due, reason=reason
+        )
+
+    def drop_milestone(self, milestone_id: UUID, reason: str, stamp: Stamp) -> None:
+        self._require_enrolled()
+        status = self._milestone(milestone_id)
+        if status not in (MilestoneStatus.OPEN, MilestoneStatus.MISSED):
+            raise MilestoneNotOpenError(f"milestone {milestone_id} is {status.value}")
+        self._record(ev.MilestoneDropped, stamp, milestone_id=milestone_id, reason=reason)
+
+    def review_plan(self, note: str, next_review: date | None, stamp: Stamp) -> None:
+        self._require_enrolled()
+        if not self.plan_drafted:
+            raise PlanNotDraftedError(f"young person {self.id} has no plan yet")
+        self._record(ev.PlanReviewed, stamp, note=note, next_review=next_review)
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def start_transition(
+        self, transition_id: UUID, transition: TransitionDetails, stamp: Stamp
+    ) -> None:
+        self._require_enrolled()
+        self._record(
+            ev.TransitionStarted,
+            stamp,
+            transition_id=transition_id,
+            kind=transition.kind,
+            from_situation=transition.from_situation,
+            to_institution_id=transition.to_institution_id,
+            programme=transition.programme,
+            expected_start=transition.expected_start,
+        )
+
+    def record_transition_step(
+        self, transition_id: UUID, step: TransitionStep, note: str, stamp: Stamp
+    ) -> None:
+        self._require_enrolled()
+        self._open_transition(transition_id)
+        self._record(
+            ev.TransitionStepRecorded, stamp, transition_id=transition_id, step=step, note=note
+        )
+
+    def start_education(
+        self, transition_id: UUID, institution_id: UUID | None, stamp: Stamp
+    ) -> None:
+        self._require_enrolled()
+        if self._open_transition(transition_id) is TransitionPhase.IN_EDUCATION:
+            raise EducationAlreadyStartedError(
+                f"education of transition {transition_id} has already started"
+            )
+        self._record(
+            ev.EducationStarted,
+            stamp,
+            transition_id=transition_id,
+            institution_id=institution_id,
+        )
+
+    def complete_transition(self, transition_id: UUID, stamp: Stamp) -> None:
+        self._require_enrolled()
+        self._open_transition(transition_id)
+        self._record(ev.TransitionCompleted, stamp, transition_id=transition_id)
+
+    def abandon_transition(self, transition_id: UUID, reason: str, stamp: Stamp) -> None:
+        self._require_enrolled()
+        self._open_transition(transition_id)
+        self._record(ev.TransitionAbandoned, stamp, transition_id=transition_id, reason=reason)
+
+    # --- institution signals ---------------------------------------------------------------
+
+    def report_absence(
+        self,
+        institution_id: UUID,
+        absent_from: date,
+        absent_to: date,
+        note: str,
+        stamp: Stamp,
+    ) -> None:
+        self._require_open_case()
+        if absent_to < absent_from:
+            raise InvalidValueError("an absence cannot end before it begins")
+        self._record(
+            ev.AbsenceReported,
+            stamp,
+            institution_id=institution_id,
+            absent_from=absent_from,
+            absent_to=absent_to,
+            note=note,
+        )
+
+    def report_concern(self, institution_id: UUID, note: str, stamp: Stamp) -> None:
+        self._require_open_case()
+        self._record(ev.ConcernReported, stamp, institution_id=institution_id, note=note)
+
+    def report_dropout(self, institution_id: UUID, note: str, stamp: Stamp) -> None:
+        self._require_open_case()
+        self._record(ev.DropoutReported, stamp, institution_id=institution_id, note=note)
+
+    # --- authority -------------------------------------------------------------------------
+
+    def assess_readiness(
+        self, decision_id: UUID, level: ReadinessLevel, content: DecisionContent, stamp: Stamp
+    ) -> None:
+        self._decide(ev.ReadinessAssessed, decision_id, content, stamp, level=level)
+
+    def issue_injunction(
+        self,
+        decision_id: UUID,
+        injunction: InjunctionDetails,
+        content: DecisionContent,
+        stamp: Stamp,
+    ) -> None:
+        self._decide(
+            ev.EducationInjunctionIssued,
+            decision_id,
+            content,
+            stamp,
+            education_goal=injunction.education_goal,
+            deadline=injunction.deadline,
+            support_offered=injunction.support_offered,
+            drawn_up_with_young_person=injunction.drawn_up_with_young_person,
+        )
+
+    def revise_injunction(
+        self,
+        decision_id: UUID,
+        revises_decision_id: UUID,
+        injunction: InjunctionDetails,
+        changes: str,
+        content: DecisionContent,
+        stamp: Stamp,
+    ) -> None:
+        status = self._decision(revises_decision_id)
+        if self.decision_kinds[revises_decision_id.hex] is not DecisionKind.EDUCATION_INJUNCTION:
+            raise NotAnInjunctionError(f"decision {revises_decision_id} is not an injunction")
+        if status in (DecisionStatus.REVOKED, DecisionStatus.SUPERSEDED):
+            raise DecisionNotInForceError(f"decision {revises_decision_id} is {status.value}")
+        self._decide(
+            ev.EducationInjunctionRevised,
+            decision_id,
+            content,
+            stamp,
+            revises_decision_id=revises_decision_id,
+            education_goal=injunction.education_goal,
+            deadline=injunction.deadline,
+            support_offered=injunction.support_offered,
+            drawn_up_with_young_person=injunction.drawn_up_with_young_person,
+            changes=changes,
+        )
+
+    def decide_sanction(
+        self, decision_id: UUID, reduction: str, content: DecisionContent, stamp: Stamp
+    ) -> None:
+        self._decide(ev.SanctionDecided, decision_id, content, stamp, reduction=reduction)
+
+    def make_other_decision(
+        self, decision_id: UUID, subject: str, content: DecisionContent, stamp: Stamp
+    ) -> None:
+        self._decide(ev.OtherDecisionMade, decision_id, content, stamp, subject=subject)
+
+    def _decide(
+        self,
+        event_class: type[ev.DecisionRecorded],
+        decision_id: UUID,
+        content: DecisionContent,
+        stamp: Stamp,
+        **specific: Any,
+    ) -> None:
+        self._require_enrolled()
+        content.check()
+        self._record(
+            event_class, stamp, decision_id=decision_id, **content.event_fields(), **specific
+        )
+
+    def appeal_decision(self, decision_id: UUID, note: str, stamp: Stamp) -> None:
+        # Appeals run their course after a case has closed, so only erasure stops them.
+        self._require_not_erased()
+        status = self._decision(decision_id)
+        if status is DecisionStatus.APPEALED:
+            raise AppealAlreadyPendingError(f"decision {decision_id} is already appealed")
+        if status is not DecisionStatus.IN_FORCE:
+            raise DecisionNotInForceError(f"decision {decision_id} is {status.value}")
+        self._record(ev.DecisionAppealed, stamp, decision_id=decision_id, note=note)
+
+    def decide_appeal(
+        self, decision_id: UUID, outcome: AppealOutcome, note: str, stamp: Stamp
+    ) -> None:
+        self._require_not_erased()
+        if self._decision(decision_id) is not DecisionStatus.APPEALED:
+            raise NoAppealPendingError(f"decision {decision_id} has no pending appeal")
+        self._record(
+            ev.AppealDecided, stamp, decision_id=decision_id, outcome=outcome, note=note
+        )
+
+    def revoke_decision(self, decision_id: UUID, reason: str, stamp: Stamp) -> None:
+        self._require_not_erased()
+        status = self._decision(decision_id)
+        if status in (DecisionStatus.REVOKED, DecisionStatus.SUPERSEDED):
+            raise DecisionNotInForceError(f"decision {decision_id} is {status.value}")
+        self._record(ev.DecisionRevoked, stamp, decision_id=decision_id, reason=reason)
+
+    # --- closing and privacy ---------------------------------------------------------------
+
+    def close_case(self, outcome: CaseOutcome, note: str, stamp: Stamp) -> None:
+        self._require_enrolled()
+        self._record(ev.CaseClosed, stamp, outcome=outcome, note=note)
+
+    def reopen_case(self, reason: str, stamp: Stamp) -> None:
+        self._require_not_erased()
+        if self.status is not CaseStatus.CLOSED:
+            raise CaseNotClosedError(f"the case of young person {self.id} is not closed")
+        self._record(ev.CaseReopened, stamp, reason=reason)
+
+    def erase_personal_data(
+        self, requested_by: ErasureRequester, legal_basis: str, stamp: Stamp
+    ) -> None:
+        self._record(
+            ev.PersonalDataErased, stamp, requested_by=requested_by, legal_basis=legal_basis
+        )
+
+    @property
+    def holds_a_caseload_place(self) -> bool:
+        """Whether the case counts against its counsellor's caseload."""
+        return self.status is CaseStatus.ENROLLED

@@ -1,0 +1,528 @@
+"""Every fact in a young person's stream, in the past tense.
+
+Each class states in its docstring the fact it records, declares which of its fields are
+personal (see :class:`~domain.recording.RecordedEvent`) and, in ``evolve``, changes only
+the state that the aggregate's rules need. Names, notes and other personal data are never
+kept in the aggregate's state, so snapshots hold none of it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.recording import RecordedEvent
+from domain.vocabulary import (
+    AppealOutcome,
+    CaseOutcome,
+    CaseStatus,
+    Channel,
+    ConsentScope,
+    DecisionKind,
+    DecisionStatus,
+    DeclaredRole,
+    Direction,
+    ErasureRequester,
+    MilestoneStatus,
+    NotificationMethod,
+    Place,
+    Purpose,
+    ReadinessLevel,
+    ReviewOutcome,
+    TransitionKind,
+    TransitionPhase,
+    TransitionStep,
+)
+
+if TYPE_CHECKING:
+    from domain.young_person import YoungPerson
+
+
+def consent_key(scope: ConsentScope, institution_id: UUID | None) -> str:
+    return f"{scope.value}:{institution_id.hex if institution_id else ''}"
+
+
+class YoungPersonEvent(RecordedEvent):
+    def evolve(self, person: YoungPerson) -> None:
+        """Most facts change nothing the rules need."""
+
+
+# --- intake and consent ------------------------------------------------------------------
+
+
+class Referred(YoungPersonEvent, Aggregate.Created):
+    """A partner referred the young person to the team, with the young person's consent."""
+
+    name: str
+    date_of_birth: date
+    phone: str | None
+    institution_id: UUID | None
+    referrer_name: str
+    reason: str
+    consent_scopes: list[ConsentScope]
+
+    PERSONAL = frozenset({"name", "date_of_birth", "phone", "referrer_name", "reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = CaseStatus.REFERRED
+        for scope in self.consent_scopes:
+            person.consents[consent_key(scope, self.institution_id)] = True
+
+
+class ReferralReviewed(YoungPersonEvent):
+    """The team reviewed the referral at its weekly review."""
+
+    outcome: ReviewOutcome
+    review_date: date
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = {
+            ReviewOutcome.ACCEPTED: CaseStatus.ACCEPTED,
+            ReviewOutcome.DECLINED: CaseStatus.DECLINED,
+            ReviewOutcome.WAITLISTED: CaseStatus.WAITLISTED,
+        }[self.outcome]
+
+
+class Enrolled(YoungPersonEvent):
+    """The young person was taken on by a counsellor of a team."""
+
+    counsellor_id: UUID
+    team_id: str
+
+    NON_IDENTIFYING = frozenset({"team_id"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = CaseStatus.ENROLLED
+        person.counsellor_id = self.counsellor_id
+        person.team_id = self.team_id
+
+
+class CounsellorAssigned(YoungPersonEvent):
+    """The case was handed over to another counsellor."""
+
+    counsellor_id: UUID
+    previous_counsellor_id: UUID | None
+    team_id: str
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+    NON_IDENTIFYING = frozenset({"team_id"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.counsellor_id = self.counsellor_id
+        person.team_id = self.team_id
+
+
+class ConsentRecorded(YoungPersonEvent):
+    """The young person gave consent within a scope."""
+
+    scope: ConsentScope
+    institution_id: UUID | None
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.consents[consent_key(self.scope, self.institution_id)] = True
+
+
+class ConsentWithdrawn(YoungPersonEvent):
+    """The young person withdrew a consent."""
+
+    scope: ConsentScope
+    institution_id: UUID | None
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.consents.pop(consent_key(self.scope, self.institution_id), None)
+
+
+# --- contact -----------------------------------------------------------------------------
+
+
+class ContactRecorded(YoungPersonEvent):
+    """A contact with the young person happened, or was attempted and not answered."""
+
+    contact_id: UUID
+    channel: Channel
+    direction: Direction
+    place: Place | None
+    purpose: Purpose
+    reached: bool
+    duration_minutes: int | None
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.contacts_recorded += 1
+
+
+class WakeUpAgreed(YoungPersonEvent):
+    """The young person and the counsellor agreed on morning wake-up calls or texts."""
+
+    wake_up_time: time
+    weekdays: list[int]  # ISO weekdays, 1 = Monday
+    channel: Channel
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.wake_up_agreed = True
+
+
+class WakeUpEnded(YoungPersonEvent):
+    """The wake-up agreement ended."""
+
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.wake_up_agreed = False
+
+
+# --- plan ------------------------------------------------------------------------------
+
+
+class PlanDrafted(YoungPersonEvent):
+    """A plan was written down: what the course is for (drafting again replaces the goal)."""
+
+    goal: str
+    drafted_together: bool
+
+    PERSONAL = frozenset({"goal"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.plan_drafted = True
+
+
+class MilestoneSet(YoungPersonEvent):
+    """A milestone was added to the plan."""
+
+    milestone_id: UUID
+    title: str
+    due: date
+
+    PERSONAL = frozenset({"title"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.milestones[self.milestone_id.hex] = MilestoneStatus.OPEN
+
+
+class MilestoneReached(YoungPersonEvent):
+    """A milestone was reached."""
+
+    milestone_id: UUID
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.milestones[self.milestone_id.hex] = MilestoneStatus.REACHED
+
+
+class MilestoneMissed(YoungPersonEvent):
+    """A milestone's due date passed without it being reached."""
+
+    milestone_id: UUID
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.milestones[self.milestone_id.hex] = MilestoneStatus.MISSED
+
+
+class MilestoneRescheduled(YoungPersonEvent):
+    """A milestone was given a new due date."""
+
+    milestone_id: UUID
+    due: date
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.milestones[self.milestone_id.hex] = MilestoneStatus.OPEN
+
+
+class MilestoneDropped(YoungPersonEvent):
+    """A milestone was taken out of the plan."""
+
+    milestone_id: UUID
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.milestones[self.milestone_id.hex] = MilestoneStatus.DROPPED
+
+
+class PlanReviewed(YoungPersonEvent):
+    """The plan was reviewed together with the young person."""
+
+    note: str
+    next_review: date | None
+
+    PERSONAL = frozenset({"note"})
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+class TransitionStarted(YoungPersonEvent):
+    """Work on a transition began: from one situation towards an education, offer or job."""
+
+    transition_id: UUID
+    kind: TransitionKind
+    from_situation: str
+    to_institution_id: UUID | None
+    programme: str
+    expected_start: date | None
+
+    PERSONAL = frozenset({"from_situation", "programme"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.transitions[self.transition_id.hex] = TransitionPhase.PREPARING
+
+
+class TransitionStepRecorded(YoungPersonEvent):
+    """A step of an open transition happened (applied, admitted, first day, ...)."""
+
+    transition_id: UUID
+    step: TransitionStep
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+
+class EducationStarted(YoungPersonEvent):
+    """The young person started the education (or trial) the transition led to."""
+
+    transition_id: UUID
+    institution_id: UUID | None
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.transitions[self.transition_id.hex] = TransitionPhase.IN_EDUCATION
+
+
+class TransitionCompleted(YoungPersonEvent):
+    """The transition was completed: the young person is settled where it led."""
+
+    transition_id: UUID
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.transitions[self.transition_id.hex] = TransitionPhase.COMPLETED
+
+
+class TransitionAbandoned(YoungPersonEvent):
+    """The transition was given up."""
+
+    transition_id: UUID
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.transitions[self.transition_id.hex] = TransitionPhase.ABANDONED
+
+
+# --- institution signals -----------------------------------------------------------------
+
+
+class AbsenceReported(YoungPersonEvent):
+    """An institution reported the young person absent."""
+
+    institution_id: UUID
+    absent_from: date
+    absent_to: date
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+
+class ConcernReported(YoungPersonEvent):
+    """An institution reported concern for the young person."""
+
+    institution_id: UUID
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+
+class DropoutReported(YoungPersonEvent):
+    """An institution reported that the young person has left its education."""
+
+    institution_id: UUID
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+
+# --- authority ---------------------------------------------------------------------------
+
+
+class DecisionRecorded(YoungPersonEvent):
+    """Base of the authority decisions: the content the law requires of each of them."""
+
+    decision_id: UUID
+    legal_basis: str
+    reasons: str
+    main_considerations: str
+    facts_relied_on: str
+    fully_in_favour: bool
+    hearing_held_on: date | None
+    hearing_omitted_reason: str | None
+    appeal_guidance: str | None
+    notified_via: NotificationMethod
+    decided_by: UUID
+    declared_role: DeclaredRole
+
+    DECISION_KIND = DecisionKind.OTHER
+    PERSONAL = frozenset(
+        {
+            "reasons",
+            "main_considerations",
+            "facts_relied_on",
+            "hearing_omitted_reason",
+            "appeal_guidance",
+        }
+    )
+    NON_IDENTIFYING = frozenset({"legal_basis"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.decisions[self.decision_id.hex] = DecisionStatus.IN_FORCE
+        person.decision_kinds[self.decision_id.hex] = self.DECISION_KIND
+
+
+class ReadinessAssessed(DecisionRecorded):
+    """The young person's readiness for education was assessed (visitation)."""
+
+    level: ReadinessLevel
+
+    DECISION_KIND = DecisionKind.READINESS_ASSESSMENT
+
+
+class EducationInjunctionIssued(DecisionRecorded):
+    """An education injunction (uddannelsespålæg) was issued."""
+
+    education_goal: str
+    deadline: date | None
+    support_offered: str
+    drawn_up_with_young_person: bool
+
+    DECISION_KIND = DecisionKind.EDUCATION_INJUNCTION
+    PERSONAL = DecisionRecorded.PERSONAL | {"education_goal", "support_offered"}
+
+
+class EducationInjunctionRevised(DecisionRecorded):
+    """An education injunction was replaced by a revised one."""
+
+    revises_decision_id: UUID
+    education_goal: str
+    deadline: date | None
+    support_offered: str
+    drawn_up_with_young_person: bool
+    changes: str
+
+    DECISION_KIND = DecisionKind.EDUCATION_INJUNCTION
+    PERSONAL = DecisionRecorded.PERSONAL | {"education_goal", "support_offered", "changes"}
+
+    def evolve(self, person: YoungPerson) -> None:
+        super().evolve(person)
+        person.decisions[self.revises_decision_id.hex] = DecisionStatus.SUPERSEDED
+
+
+class SanctionDecided(DecisionRecorded):
+    """A sanction (a reduction of benefit) was decided."""
+
+    reduction: str
+
+    DECISION_KIND = DecisionKind.SANCTION
+    PERSONAL = DecisionRecorded.PERSONAL | {"reduction"}
+
+
+class OtherDecisionMade(DecisionRecorded):
+    """Another decision under the law was made."""
+
+    subject: str
+
+    PERSONAL = DecisionRecorded.PERSONAL | {"subject"}
+
+
+class DecisionAppealed(YoungPersonEvent):
+    """The young person appealed a decision."""
+
+    decision_id: UUID
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.decisions[self.decision_id.hex] = DecisionStatus.APPEALED
+
+
+class AppealDecided(YoungPersonEvent):
+    """The appeal body decided an appeal."""
+
+    decision_id: UUID
+    outcome: AppealOutcome
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.decisions[self.decision_id.hex] = DecisionStatus.APPEAL_DECIDED
+
+
+class DecisionRevoked(YoungPersonEvent):
+    """A decision was revoked by the municipality."""
+
+    decision_id: UUID
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.decisions[self.decision_id.hex] = DecisionStatus.REVOKED
+
+
+# --- closing and privacy -----------------------------------------------------------------
+
+
+class CaseClosed(YoungPersonEvent):
+    """The case was closed with an outcome."""
+
+    outcome: CaseOutcome
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = CaseStatus.CLOSED
+        person.wake_up_agreed = False
+
+
+class CaseReopened(YoungPersonEvent):
+    """A closed case was opened again with the same counsellor."""
+
+    reason: str
+
+    PERSONAL = frozenset({"reason"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = CaseStatus.ENROLLED
+
+
+class PersonalDataErased(YoungPersonEvent):
+    """The young person's personal data was erased; nothing may follow this fact."""
+
+    requested_by: ErasureRequester
+    legal_basis: str
+
+    NON_IDENTIFYING = frozenset({"legal_basis"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.status = CaseStatus.ERASED
+        person.wake_up_agreed = False
