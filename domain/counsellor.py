@@ -110,9 +110,7 @@ class Counsellor(RecordingAggregate):
     def carries(self, young_person_id: UUID) -> bool:
         return young_person_id.hex in self.caseload
 
-    def take_case(
-        self, young_person_id: UUID, over_limit_reason: str | None, stamp: Stamp
-    ) -> None:
+    def take_case(self, young_person_id: UUID, over_limit_reason: str | None, stamp: Stamp) -> None:
         """Take a case; beyond the limit only with an explicit override and its reason."""
         if self.carries(young_person_id):
             return

@@ -127,9 +127,7 @@ class YoungPerson(RecordingAggregate):
     @classmethod
     def refer(cls, young_person_id: UUID, referral: ReferralDetails, stamp: Stamp) -> YoungPerson:
         if ConsentScope.CASE_WORK not in referral.consent_scopes:
-            raise ConsentMissingError(
-                "a referral needs the young person's consent to case work"
-            )
+            raise ConsentMissingError("a referral needs the young person's consent to case work")
         if not referral.name.strip():
             raise InvalidValueError("a referral must name the young person")
         return cls._begin(
@@ -466,9 +464,7 @@ class YoungPerson(RecordingAggregate):
         self._require_not_erased()
         if self._decision(decision_id) is not DecisionStatus.APPEALED:
             raise NoAppealPendingError(f"decision {decision_id} has no pending appeal")
-        self._record(
-            ev.AppealDecided, stamp, decision_id=decision_id, outcome=outcome, note=note
-        )
+        self._record(ev.AppealDecided, stamp, decision_id=decision_id, outcome=outcome, note=note)
 
     def revoke_decision(self, decision_id: UUID, reason: str, stamp: Stamp) -> None:
         self._require_not_erased()

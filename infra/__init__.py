@@ -1,0 +1,4 @@
+"""Composition root and processes: settings, bootstrap, CLI, runners.
+
+Nothing outside infra/ imports from here (tests may).
+"""

@@ -1,0 +1,112 @@
+"""The composition root: builds every service of a process from a ``Settings`` object.
+
+Nothing connects at import time; ``build_services`` is where the event store, the read
+models and the projection runner are opened, and ``Services.close`` lets them go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from uuid import UUID, uuid4
+
+from domain.application import Clock, IdempotentOutcome, Overgang
+from infra.runner import ProjectionRunner
+from infra.settings import Settings
+from projections.base import Projection
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.timeline import TimelineProjection
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutcomeFinder(Protocol):
+    def find_outcome(self, key: str) -> IdempotentOutcome | None: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    app: Overgang
+    views: ViewStore
+    projections: ProjectionRunner
+    clock: Clock
+
+    def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
+        recorder: OutcomeFinder = self.app.recorder  # type: ignore[assignment]
+        return recorder.find_outcome(key)
+
+    def close(self) -> None:
+        self.projections.stop()
+        self.views.close()
+        self.app.close()
+
+
+def all_projections() -> list[Projection]:
+    return [TimelineProjection()]
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's configuration, derived from our settings only."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "CREATE_TABLE": "y",
+    }
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.sqlite_path("overgang")),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "infra.recorders:SQLiteIdempotentRecorder",
+        }
+        return env
+    params = settings.postgres_params()
+    env |= {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": params.get("dbname", "overgang"),
+        "POSTGRES_HOST": params.get("host", "127.0.0.1"),
+        "POSTGRES_PORT": params.get("port", "5432"),
+        "POSTGRES_USER": params.get("user", "postgres"),
+        "POSTGRES_PASSWORD": params.get("password", ""),
+        "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
+        "POSTGRES_LOCK_TIMEOUT": str(settings.postgres_lock_timeout),
+        "APPLICATION_RECORDER_TOPIC": "infra.recorders:PostgresIdempotentRecorder",
+    }
+    return env
+
+
+def build_view_store(settings: Settings) -> ViewStore:
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SQLiteViewStore(settings.sqlite_path("views"))
+    return PostgresViewStore(settings.database_url, pool_size=settings.postgres_pool_size)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    new_id: Callable[[], UUID] = uuid4,
+) -> Services:
+    app = Overgang(
+        clock,
+        env=event_store_env(settings),
+        new_id=new_id,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        snapshot_interval=settings.snapshot_interval,
+    )
+    views = build_view_store(settings)
+    runner = ProjectionRunner(
+        app,
+        views,
+        all_projections(),
+        batch_size=settings.projection_batch_size,
+        poll_interval=settings.projection_poll_interval,
+    )
+    return Services(settings=settings, app=app, views=views, projections=runner, clock=clock)

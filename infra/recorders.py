@@ -1,0 +1,134 @@
+"""Event recorders that also store idempotency keys in the events' own transaction.
+
+A command sent again with the same ``Idempotency-Key`` must record nothing new, even when
+the first attempt's answer was lost in a failure. So the key, the ids the command answered
+with and the position it wrote are inserted in the very transaction that inserts its events:
+either both are committed or neither is. A second insert of the same key violates the
+primary key and rolls back the retry's events as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain.application import IdempotentOutcome, IdempotentRecording
+
+IDEMPOTENCY_TABLE = "idempotency_keys"
+
+
+def _encode_ids(ids: Mapping[str, UUID]) -> str:
+    return json.dumps({name: value.hex for name, value in ids.items()}, sort_keys=True)
+
+
+def _decode_outcome(fingerprint: str, ids: str, position: int) -> IdempotentOutcome:
+    decoded = {name: UUID(value) for name, value in json.loads(ids).items()}
+    return IdempotentOutcome(fingerprint=fingerprint, ids=decoded, position=position)
+
+
+class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
+            "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, ids TEXT NOT NULL, "
+            "position INTEGER NOT NULL)",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        recording = kwargs.get("idempotency")
+        if isinstance(recording, IdempotentRecording) and positions:
+            c.execute(
+                f"INSERT INTO {IDEMPOTENCY_TABLE} (key, fingerprint, ids, position) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    recording.key.key,
+                    recording.key.fingerprint,
+                    _encode_ids(recording.ids),
+                    max(positions),
+                ),
+            )
+        return positions
+
+    def find_outcome(self, key: str) -> IdempotentOutcome | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT fingerprint, ids, position FROM {IDEMPOTENCY_TABLE} WHERE key = ?",
+                (key,),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        return _decode_outcome(row["fingerprint"], row["ids"], row["position"])
+
+
+class PostgresIdempotentRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.idempotency_table = SQL("{schema}.{table}").format(
+            schema=Identifier(datastore.schema),
+            table=Identifier(f"{events_table_name}_{IDEMPOTENCY_TABLE}"),
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, "
+                "fingerprint TEXT NOT NULL, ids TEXT NOT NULL, position BIGINT)"
+            ).format(table=self.idempotency_table)
+        )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # Runs in the events' transaction before they are inserted; a repeated key fails
+        # here (or waits for a concurrent first attempt to commit, then fails).
+        super()._insert_events(curs, stored_events, **kwargs)
+        recording = kwargs.get("idempotency")
+        if isinstance(recording, IdempotentRecording):
+            curs.execute(
+                SQL("INSERT INTO {table} (key, fingerprint, ids) VALUES (%s, %s, %s)").format(
+                    table=self.idempotency_table
+                ),
+                (recording.key.key, recording.key.fingerprint, _encode_ids(recording.ids)),
+            )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        recording = kwargs.get("idempotency")
+        if isinstance(recording, IdempotentRecording) and positions:
+            curs.execute(
+                SQL("UPDATE {table} SET position = %s WHERE key = %s").format(
+                    table=self.idempotency_table
+                ),
+                (max(positions), recording.key.key),
+            )
+        return positions
+
+    def find_outcome(self, key: str) -> IdempotentOutcome | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT fingerprint, ids, position FROM {table} "
+                    "WHERE key = %s AND position IS NOT NULL"
+                ).format(table=self.idempotency_table),
+                (key,),
+            )
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return _decode_outcome(row["fingerprint"], row["ids"], row["position"])

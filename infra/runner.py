@@ -1,0 +1,373 @@
+"""Feeds the event log to the read models: in batches, exactly once, resumable.
+
+For each batch, one view-store transaction applies the events to every projection that
+stands at the batch's start and moves their tracking rows to the batch's last position.
+The view and its position commit together, so a runner killed mid-batch resumes exactly
+where its last commit ended.
+
+Live updates: on PostgreSQL the runner LISTENs on the channel that eventsourcing NOTIFYs
+on every write, with ``poll_interval`` as a periodic wake-up (eventsourcing's own
+subscription has none, and would miss an event committed between catch-up and LISTEN).
+On SQLite, and with the in-memory store, it polls.
+
+Logs carry counts and positions only, never event content.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
+
+from projections.base import PositionedEvent, Projection
+from projections.store import (
+    TrackingConflictError,
+    ViewStore,
+    ViewStoreUnavailableError,
+    create_tracking_table,
+    delete_position,
+    read_position,
+    read_positions,
+    serialize_ddl,
+    write_position,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = 0.25
+"""Seconds before the first retry after a failure; doubles with each further failure."""
+
+MAX_BACKOFF = 30.0
+"""Seconds: the longest wait between retries while a database is away."""
+
+STOP_CHECK_INTERVAL = 0.5
+"""Seconds: how long a LISTEN wait may keep ``stop()`` waiting."""
+
+
+def notify_channel(app: Application[Any]) -> str | None:
+    """The PostgreSQL channel the app NOTIFYs on each write; None when not on PostgreSQL.
+
+    eventsourcing names it after the events table (``overgang_events`` for the
+    application named "Overgang").
+    """
+    recorder = app.recorder
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return recorder.channel_name
+    return None
+
+
+def _listen_conninfo(app: Application[Any]) -> dict[str, Any]:
+    """Connection parameters of the app's own event store, for a LISTEN connection."""
+    recorder = app.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    pool = recorder.datastore.pool
+    raw = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+    kwargs = {
+        key: value
+        for key, value in dict(raw or {}).items()
+        if key != "row_factory" and value is not None
+    }
+    if pool.get_password_func is not None:
+        kwargs["password"] = pool.get_password_func()
+    return kwargs
+
+
+class _Listener:
+    """One dedicated autocommit connection that LISTENs on the events channel."""
+
+    def __init__(self, channel: str, connect_kwargs: dict[str, Any], timeout: float) -> None:
+        self._channel = channel
+        self._connect_kwargs = connect_kwargs
+        self._timeout = timeout
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def ensure(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            return
+        conn = psycopg.connect(
+            autocommit=True, connect_timeout=max(1, int(self._timeout)), **self._connect_kwargs
+        )
+        try:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        log.info("projection runner listening for new events")
+
+    def wait(self, timeout: float) -> bool:
+        """True when a notification arrived within ``timeout`` seconds."""
+        self.ensure()
+        assert self._conn is not None
+        try:
+            # Everything already queued comes in this one call, so a burst of writes
+            # costs one wake-up.
+            return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
+        except psycopg.Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class ProjectionRunner:
+    """Keeps ``projections`` (in ``store``) up to date with ``source``'s event log."""
+
+    def __init__(
+        self,
+        source: Application[Any],
+        store: ViewStore,
+        projections: Sequence[Projection],
+        batch_size: int = 1000,
+        poll_interval: float = 0.25,
+    ) -> None:
+        names = [projection.name for projection in projections]
+        if not names:
+            raise ValueError("a projection runner needs at least one projection")
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection names must be unique: {names}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.source = source
+        self.store = store
+        self.projections: tuple[Projection, ...] = tuple(projections)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._by_name = {projection.name: projection for projection in self.projections}
+        self._is_set_up = False
+        # One batch at a time per runner: run() in a thread, catch_up() and rebuild()
+        # from others.
+        self._work_lock = threading.RLock()
+        # Positions this runner last committed or saw; notified after each commit.
+        self._known: dict[str, int] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop_event: threading.Event | None = None
+
+    # --- Catching up ---------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the tracking table and every projection's tables (idempotent)."""
+        if self._is_set_up:
+            return
+        with self.store.transaction() as cur:
+            serialize_ddl(cur)
+            create_tracking_table(cur)
+            for projection in self.projections:
+                projection.create_tables(cur)
+        self._is_set_up = True
+
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Apply every event not yet applied; returns how many events were read and applied.
+
+        A batch shared by several projections counts once.
+        """
+        self.setup()
+        total = 0
+        while stop is None or not stop.is_set():
+            try:
+                with self._work_lock:
+                    applied = self._step()
+            except TrackingConflictError:
+                # Another runner committed this batch first; its work stands.
+                log.info("projection batch already applied by another runner; re-reading")
+                continue
+            if applied == 0:
+                break
+            total += applied
+        if total:
+            log.info("projections caught up: %d events, positions %s", total, self._known)
+        return total
+
+    def _step(self) -> int:
+        positions = self._read_positions()
+        start = min(positions.values())
+        group = [p for p in self.projections if positions[p.name] == start]
+        notifications = self.source.recorder.select_notifications(
+            start=start + 1, limit=self.batch_size
+        )
+        if not notifications:
+            self._publish(positions)
+            return 0
+        mapper = self.source.mapper
+        events: list[PositionedEvent] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        last = notifications[-1].id
+        with self.store.transaction() as cur:
+            for projection in group:
+                # Tracking first: a rival runner then blocks here, before doing any work.
+                write_position(cur, projection.name, last)
+                projection.process(cur, events)
+        positions.update({projection.name: last for projection in group})
+        self._publish(positions)
+        log.debug(
+            "projected %d events (positions %d-%d) into %d projections",
+            len(events),
+            start + 1,
+            last,
+            len(group),
+        )
+        return len(events)
+
+    def _read_positions(self) -> dict[str, int]:
+        with self.store.transaction(readonly=True) as cur:
+            stored = read_positions(cur)
+        return {p.name: stored.get(p.name, 0) for p in self.projections}
+
+    def _publish(self, positions: dict[str, int]) -> None:
+        with self._changed:
+            self._known = dict(positions)
+            self._changed.notify_all()
+
+    # --- Running -------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Catch up, then follow new events until ``stop`` is set.
+
+        Errors (a database away, a failing projection) are logged and retried with
+        backoff; the loop ends only when asked to.
+        """
+        channel = notify_channel(self.source)
+        listener = (
+            _Listener(channel, _listen_conninfo(self.source), timeout=max(self.poll_interval, 5))
+            if channel is not None
+            else None
+        )
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    if listener is not None:
+                        # LISTEN before catching up, so nothing committed after the
+                        # catch-up's last read goes unnoticed.
+                        listener.ensure()
+                    self.catch_up(stop)
+                    if failures:
+                        log.info("projection runner recovered after %d failures", failures)
+                    failures = 0
+                    self._idle(stop, listener)
+                except Exception as error:
+                    failures += 1
+                    delay = min(RETRY_BASE * 2 ** (failures - 1), MAX_BACKOFF)
+                    log.warning(
+                        "projection runner: %s (failure %d), retrying in %.2fs",
+                        _describe(error),
+                        failures,
+                        delay,
+                    )
+                    log.debug("projection runner failure", exc_info=True)
+                    if listener is not None:
+                        listener.close()
+                    stop.wait(delay)
+        finally:
+            if listener is not None:
+                listener.close()
+
+    def _idle(self, stop: threading.Event, listener: _Listener | None) -> None:
+        """Wait for a notification, ``poll_interval`` or ``stop``, whichever comes first."""
+        if listener is None:
+            stop.wait(self.poll_interval)
+            return
+        # In slices, so stop() is honoured soon even with a long poll_interval.
+        deadline = time.monotonic() + self.poll_interval
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or listener.wait(min(remaining, STOP_CHECK_INTERVAL)):
+                return
+
+    def start_in_thread(self) -> threading.Thread:
+        """Run in a daemon thread until ``stop()``."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the projection runner is already running")
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(
+            target=self.run, args=(self._stop_event,), name="overgang-projections", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Stop the thread started by ``start_in_thread`` and wait for it."""
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # --- Reading positions -----------------------------------------------------------------
+
+    def position(self, name: str) -> int:
+        """The last event log position applied to projection ``name`` (0 before any)."""
+        self._projection(name)
+        self.setup()
+        with self.store.transaction(readonly=True) as cur:
+            return read_position(cur, name)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until every projection has applied ``position``; False on timeout.
+
+        Read-your-writes: a command returns the position it wrote, a query waits for it.
+        Wakes on this runner's commits at once, and polls the tracking table every
+        ``poll_interval`` so a runner in another process counts too.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                if self._has_reached(position):
+                    return True
+            try:
+                self.setup()
+                stored = self._read_positions()
+            except ViewStoreUnavailableError:
+                stored = None
+            with self._changed:
+                if stored is not None:
+                    self._known = stored
+                if self._has_reached(position):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, self.poll_interval))
+
+    def _has_reached(self, position: int) -> bool:
+        return all(self._known.get(p.name, 0) >= position for p in self.projections)
+
+    # --- Rebuilding --------------------------------------------------------------------------
+
+    def rebuild(self, name: str) -> int:
+        """Empty projection ``name`` and project it again from the first event.
+
+        Returns the number of events read while catching up again.
+        """
+        projection = self._projection(name)
+        self.setup()
+        with self._work_lock:
+            with self.store.transaction() as cur:
+                projection.reset(cur)
+                delete_position(cur, name)
+            with self._changed:
+                self._known[name] = 0
+            log.info("projection %s reset; rebuilding", name)
+        return self.catch_up()
+
+    def _projection(self, name: str) -> Projection:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(sorted(self._by_name))
+            raise ValueError(f"no projection named {name!r} (known: {known})") from None
+
+
+def _describe(error: BaseException) -> str:
+    # The class name only: messages from a failing projection may quote event content.
+    return type(error).__name__

@@ -1,0 +1,81 @@
+"""Settings from the environment (prefix ``OVERGANG_``).
+
+The only module that reads the environment; everything else receives a ``Settings``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Settings(BaseSettings):
+    """Configuration of one Overgang process."""
+
+    # hide_input_in_errors: a bad URL or secret must not be echoed into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="OVERGANG_", extra="ignore", hide_input_in_errors=True
+    )
+
+    # None: embedded, SQLite files under data_dir. A postgresql:// URL: events and read
+    # models in that PostgreSQL database.
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+
+    jwt_secret: SecretStr = SecretStr("overgang-dev-secret-change-me")
+    jwt_algorithm: str = "HS256"
+    jwt_audience: str = "overgang"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    snapshot_interval: int = Field(default=100, ge=1)
+    aggregate_cache_size: int = Field(default=1000, ge=0)
+
+    projection_batch_size: int = Field(default=1000, ge=1)
+    # Seconds: the SQLite poll and the PostgreSQL periodic wake-up of projection runners.
+    projection_poll_interval: float = Field(default=0.25, gt=0)
+    read_your_writes_timeout: float = Field(default=5.0, ge=0)
+    future_tolerance_seconds: int = Field(default=300, ge=0)
+
+    postgres_pool_size: int = Field(default=5, ge=1)
+    postgres_max_overflow: int = Field(default=10, ge=0)
+    postgres_lock_timeout: int = Field(default=5, ge=0)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _check_database_url(cls, value: Any) -> Any:
+        # An empty OVERGANG_DATABASE_URL (as compose files tend to produce) means embedded.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not value.startswith(_POSTGRES_SCHEMES):
+            raise ValueError(
+                "OVERGANG_DATABASE_URL must start with postgresql:// or postgres:// "
+                "(leave it unset to run embedded on SQLite)"
+            )
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when everything runs on SQLite files under ``data_dir``."""
+        return self.database_url is None
+
+    def sqlite_path(self, name: str) -> Path:
+        """The SQLite file for ``name`` (for example ``overgang`` or ``views``)."""
+        return self.data_dir / f"{name}.db"
+
+    def postgres_params(self) -> dict[str, str]:
+        """The parts of ``database_url`` (dbname, host, port, user, password, ...).
+
+        eventsourcing wants them as separate POSTGRES_* keys rather than a URL.
+        """
+        if self.database_url is None:
+            raise ValueError("no database_url: running embedded on SQLite")
+        from psycopg.conninfo import conninfo_to_dict
+
+        return {key: str(value) for key, value in conninfo_to_dict(self.database_url).items()}

@@ -1,0 +1,1 @@
+"""Read models: one module per projection, plus the shared view store and protocol."""

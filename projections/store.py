@@ -1,0 +1,439 @@
+"""The view database: the one place where SQLite and PostgreSQL differ for read models.
+
+Read-model SQL is written once, for PostgreSQL, with ``%s`` (or ``%(name)s``) placeholders.
+``SQLiteViewStore`` translates it: placeholders become ``?`` / ``:name``, ``%%`` becomes
+``%``, and ``= ANY(%s)`` with a list becomes ``IN (?, ?, ...)``. Both stores hand out rows
+as ``dict``s and turn "the database is not there" into ``ViewStoreUnavailableError``.
+
+The tracking table (one row per projection: the last event log position applied) lives
+here too, so a projection's view rows and its position are written by the same cursor,
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+Dialect = Literal["sqlite", "postgres"]
+Row: TypeAlias = dict[str, Any]
+Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
+
+TRACKING_TABLE = "projection_tracking"
+
+
+class ViewStoreUnavailableError(Exception):
+    """The view database cannot be reached (or stays busy); try again later."""
+
+
+class TrackingConflictError(Exception):
+    """Another runner already recorded the projection at or past this position."""
+
+
+class ViewCursor(ABC):
+    """A cursor inside one view-store transaction."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> ViewCursor:
+        """Run one statement; returns the cursor so ``fetchone()`` can follow."""
+
+    @abstractmethod
+    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
+        """Run one statement once per parameter set."""
+
+    @abstractmethod
+    def fetchone(self) -> Row | None: ...
+
+    @abstractmethod
+    def fetchall(self) -> list[Row]: ...
+
+    @property
+    @abstractmethod
+    def rowcount(self) -> int:
+        """Rows changed by the last statement (-1 when unknown)."""
+
+
+class ViewStore(ABC):
+    """A database for read models; see the module docstring."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[ViewCursor]:
+        """Context manager: a cursor in one transaction, committed when the block ends.
+
+        An exception in the block rolls everything back. ``readonly=True`` is for
+        queries: it lets SQLite readers run beside a writer and makes PostgreSQL
+        refuse writes.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+
+
+# --- SQLite -----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"=\s*ANY\s*\(\s*%(?:\((\w+)\))?s\s*\)|%%|%\((\w+)\)s|%s", re.IGNORECASE)
+
+# sqlite3.OperationalError covers both "cannot reach the file" and plain SQL mistakes;
+# only the former means "unavailable".
+_UNAVAILABLE_SQLITE = ("locked", "busy", "unable to open", "disk i/o", "readonly database")
+
+
+@lru_cache(maxsize=512)
+def _translate_plain(sql: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "%%":
+            return "%"
+        if token == "%s":
+            return "?"
+        if match.group(2):
+            return f":{match.group(2)}"
+        raise AssertionError("ANY(...) is translated per call")  # pragma: no cover
+
+    return _TOKEN.sub(replace, sql)
+
+
+def translate_for_sqlite(sql: str, params: Params = ()) -> tuple[str, Params]:
+    """The SQLite spelling of a PostgreSQL-style statement and its parameters."""
+    if "ANY" not in sql.upper():
+        return _translate_plain(sql), params
+    named = isinstance(params, Mapping)
+    positional = list(params) if not isinstance(params, Mapping) else []
+    out_positional: list[Any] = []
+    out_named: dict[str, Any] = dict(params) if isinstance(params, Mapping) else {}
+    index = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal index
+        token = match.group(0)
+        if token == "%%":
+            return "%"
+        if token == "%s":
+            out_positional.append(positional[index])
+            index += 1
+            return "?"
+        if match.group(2):
+            return f":{match.group(2)}"
+        # = ANY(%s) / = ANY(%(name)s) with a sequence: expand into IN (...).
+        if match.group(1):
+            values = list(out_named.pop(match.group(1)))
+            keys = [f"{match.group(1)}__{i}" for i in range(len(values))]
+            out_named.update(zip(keys, values, strict=True))
+            return "IN (" + ", ".join(f":{key}" for key in keys) + ")"
+        values = list(positional[index])
+        index += 1
+        out_positional.extend(values)
+        return "IN (" + ", ".join("?" * len(values)) + ")"
+
+    translated = _TOKEN.sub(replace, sql)
+    return translated, (out_named if named else out_positional)
+
+
+def _sqlite_dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _is_unavailable(error: sqlite3.OperationalError) -> bool:
+    message = str(error).lower()
+    return any(fragment in message for fragment in _UNAVAILABLE_SQLITE)
+
+
+class SQLiteViewCursor(ViewCursor):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> ViewCursor:
+        translated, translated_params = translate_for_sqlite(sql, params)
+        self._cursor.execute(translated, translated_params)
+        return self
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
+        if "ANY" in sql.upper():
+            raise ValueError("executemany does not support = ANY(%s); use execute")
+        self._cursor.executemany(_translate_plain(sql), seq_of_params)
+
+    def fetchone(self) -> Row | None:
+        row: Row | None = self._cursor.fetchone()
+        return row
+
+    def fetchall(self) -> list[Row]:
+        rows: list[Row] = self._cursor.fetchall()
+        return rows
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class SQLiteViewStore(ViewStore):
+    """Read models in one SQLite file (WAL mode).
+
+    Connections are pooled rather than tied to threads, so a thread pool that comes and
+    goes (as a web server's does) does not leak connections. Write transactions start
+    with ``BEGIN IMMEDIATE``: they queue on the write lock (up to ``busy_timeout``)
+    instead of failing half-way when a read turns into a write.
+    """
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0, max_idle: int = 8) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._max_idle = max_idle
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # we issue BEGIN / COMMIT ourselves
+            check_same_thread=False,  # a connection is used by one thread at a time
+        )
+        conn.row_factory = _sqlite_dict_row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        # With WAL, NORMAL never corrupts; a power cut may lose the last commits, and
+        # views with their tracking rows are rebuilt from the event log anyway.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise ViewStoreUnavailableError("the view store is closed")
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.rollback()
+        with self._lock:
+            if not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[ViewCursor]:
+        try:
+            conn = self._acquire()
+        except sqlite3.OperationalError as error:
+            raise ViewStoreUnavailableError("the view database cannot be opened") from error
+        try:
+            conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            cursor = conn.cursor()
+            try:
+                yield SQLiteViewCursor(cursor)
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.close()
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if _is_unavailable(error):
+                message = "the view database is busy or unreachable"
+                raise ViewStoreUnavailableError(message) from error
+            raise
+        finally:
+            self._release(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+class PostgresViewCursor(ViewCursor):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, cursor: psycopg.Cursor[DictRow]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> ViewCursor:
+        # Always pass params (even empty) so "%%" means "%" in both dialects.
+        self._cursor.execute(sql, params)
+        return self
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
+        self._cursor.executemany(sql, seq_of_params)
+
+    def fetchone(self) -> Row | None:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Row]:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class PostgresViewStore(ViewStore):
+    """Read models in a PostgreSQL database, through a connection pool.
+
+    The pool is created and opened on first use (or by ``open()``), never at import or
+    construction, so building the store needs no server. Connections are checked before
+    use, so a restarted server costs one ``ViewStoreUnavailableError`` at most per
+    broken connection rather than a wedged process.
+    """
+
+    dialect: Dialect = "postgres"
+
+    def __init__(
+        self,
+        conninfo: str,
+        pool_size: int = 5,
+        *,
+        max_overflow: int = 0,
+        timeout: float = 5.0,
+        name: str = "overgang-views",
+    ) -> None:
+        self.conninfo = conninfo
+        self._pool_size = pool_size
+        self._max_overflow = max_overflow
+        self._timeout = timeout
+        self._name = name
+        self._pool: ConnectionPool[psycopg.Connection[DictRow]] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def open(self) -> None:
+        """Start the pool now (it starts by itself on first use otherwise)."""
+        self._get_pool()
+
+    def _get_pool(self) -> ConnectionPool[psycopg.Connection[DictRow]]:
+        with self._lock:
+            if self._closed:
+                raise ViewStoreUnavailableError("the view store is closed")
+            if self._pool is None:
+                pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
+                    self.conninfo,
+                    connection_class=psycopg.Connection[DictRow],
+                    kwargs={"autocommit": True, "row_factory": dict_row},
+                    min_size=1,
+                    max_size=self._pool_size + self._max_overflow,
+                    open=False,
+                    check=ConnectionPool.check_connection,
+                    timeout=self._timeout,
+                    name=self._name,
+                )
+                # wait=False: an unreachable server surfaces as ViewStoreUnavailableError
+                # on first use, not as a failure to start.
+                pool.open(wait=False)
+                self._pool = pool
+            return self._pool
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[ViewCursor]:
+        pool = self._get_pool()
+        try:
+            with pool.connection() as conn:
+                conn.read_only = readonly
+                with conn.transaction(), conn.cursor() as cursor:
+                    yield PostgresViewCursor(cursor)
+        except psycopg.OperationalError as error:
+            # Includes the pool's timeout, a lost connection and lock timeouts.
+            raise ViewStoreUnavailableError("the view database is unavailable") from error
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+# --- Shared helpers ---------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` quoted for SQL in both dialects; only plain lower-case names are allowed.
+
+    Table names come from projection modules, never from users; the check keeps it so.
+    """
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def serialize_ddl(cur: ViewCursor) -> None:
+    """Serialize schema changes between processes for the rest of this transaction.
+
+    ``CREATE TABLE IF NOT EXISTS`` is not safe against a concurrent twin on PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already serializes writers.
+    """
+    if cur.dialect == "postgres":
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x0FE76A46,))
+
+
+def create_tracking_table(cur: ViewCursor) -> None:
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
+        "projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    )
+
+
+def read_position(cur: ViewCursor, projection: str) -> int:
+    """The last position applied to ``projection`` (0 before any)."""
+    row = cur.execute(
+        f"SELECT position FROM {TRACKING_TABLE} WHERE projection = %s", (projection,)
+    ).fetchone()
+    return int(row["position"]) if row else 0
+
+
+def read_positions(cur: ViewCursor) -> dict[str, int]:
+    """Every projection's last applied position."""
+    rows = cur.execute(f"SELECT projection, position FROM {TRACKING_TABLE}").fetchall()
+    return {str(row["projection"]): int(row["position"]) for row in rows}
+
+
+def write_position(cur: ViewCursor, projection: str, position: int) -> None:
+    """Move ``projection`` forward to ``position``, in the caller's transaction.
+
+    Raises ``TrackingConflictError`` when the stored position is already at or past it
+    (a second runner got there first); rolling back then undoes this batch's view
+    changes, which is what makes each event apply exactly once.
+    """
+    cur.execute(
+        f"INSERT INTO {TRACKING_TABLE} (projection, position) VALUES (%s, %s) "
+        "ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position "
+        f"WHERE {TRACKING_TABLE}.position < EXCLUDED.position",
+        (projection, position),
+    )
+    if cur.rowcount != 1:
+        raise TrackingConflictError(f"{projection} is already at or past position {position}")
+
+
+def delete_position(cur: ViewCursor, projection: str) -> None:
+    """Forget ``projection``'s position (it starts again from the beginning)."""
+    cur.execute(f"DELETE FROM {TRACKING_TABLE} WHERE projection = %s", (projection,))
