@@ -116,13 +116,17 @@ class Counsellor(RecordingAggregate):
             return
         if over_limit_reason is not None and not over_limit_reason.strip():
             raise OverrideReasonMissingError("overriding the caseload limit needs a reason")
-        if len(self.caseload) >= self.caseload_limit and over_limit_reason is None:
+        over_limit = len(self.caseload) >= self.caseload_limit
+        if over_limit and over_limit_reason is None:
             raise CaseloadLimitExceededError(
                 f"counsellor {self.id} already carries {len(self.caseload)} of "
                 f"{self.caseload_limit} cases; override with a reason"
             )
         self._record(
-            CaseTaken, stamp, young_person_id=young_person_id, over_limit_reason=over_limit_reason
+            CaseTaken,
+            stamp,
+            young_person_id=young_person_id,
+            over_limit_reason=over_limit_reason if over_limit else None,
         )
 
     def release_case(self, young_person_id: UUID, stamp: Stamp) -> None:

@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from domain.actors import Actor
-from domain.errors import NaiveDatetimeError, OccurredInFutureError
+from domain.errors import InvalidValueError, NaiveDatetimeError, OccurredInFutureError
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ class RecordedEvent(Aggregate.Event):
         """Change the aggregate's state; most facts change nothing the rules need."""
 
 
+def _require_valid_text(fields: dict[str, Any]) -> None:
+    # A lone surrogate cannot be stored as UTF-8: refuse it as invalid input here rather
+    # than fail while writing.
+    for name, value in fields.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidValueError(f"{name} is not valid Unicode text") from None
+
+
 class RecordingAggregate(Aggregate):
     """An aggregate whose events carry a :class:`Stamp`."""
 
@@ -75,6 +86,7 @@ class RecordingAggregate(Aggregate):
     def _begin(
         cls, event_class: type[Aggregate.Created], id: UUID, stamp: Stamp, **fields: Any
     ) -> Self:
+        _require_valid_text(fields)
         return cls._create(
             event_class,
             id=id,
@@ -87,6 +99,7 @@ class RecordingAggregate(Aggregate):
     def _record(
         self, event_class: type[CanMutateAggregate[UUID]], stamp: Stamp, **fields: Any
     ) -> None:
+        _require_valid_text(fields)
         self.trigger_event(
             event_class,
             timestamp=stamp.recorded_at,

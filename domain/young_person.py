@@ -406,6 +406,7 @@ class YoungPerson(RecordingAggregate):
         content: DecisionContent,
         stamp: Stamp,
     ) -> None:
+        self._require_enrolled()
         status = self._decision(revises_decision_id)
         if self.decision_kinds[revises_decision_id.hex] is not DecisionKind.EDUCATION_INJUNCTION:
             raise NotAnInjunctionError(f"decision {revises_decision_id} is not an injunction")

@@ -69,7 +69,11 @@ class Referred(YoungPersonEvent, Aggregate.Created):
     def evolve(self, person: YoungPerson) -> None:
         person.status = CaseStatus.REFERRED
         for scope in self.consent_scopes:
-            person.consents[consent_key(scope, self.institution_id)] = True
+            # Only consent to sharing is bound to an institution: the referring one.
+            bound_to = (
+                self.institution_id if scope is ConsentScope.SHARING_WITH_INSTITUTION else None
+            )
+            person.consents[consent_key(scope, bound_to)] = True
 
 
 class ReferralReviewed(YoungPersonEvent):

@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="default: OVERGANG_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: OVERGANG_PORT or 8000")
     serve.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="serve only; projection workers run as their own processes",
+    )
+    serve.add_argument(
         "--demo", action="store_true", help="load the demo data set first if the log is empty"
     )
 
@@ -100,7 +105,8 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
 
     if args.demo:
         _load_demo(services)
-    services.projections.start_in_thread()
+    if not args.no_projections:
+        services.projections.start_in_thread()
     uvicorn.run(
         create_app(services),
         host=args.host or services.settings.host,
