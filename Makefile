@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 TYPED := $(foreach pkg,domain projections api infra,$(if $(wildcard $(pkg)/*.py),$(pkg)))
 BENCHES := $(filter-out bench/_%,$(wildcard bench/*.py))
 
-.PHONY: run install install-dev test lint format bench clean
+.PHONY: run install install-dev test lint format schema bench clean
 
 run: install
 	$(BIN)/overgang serve --demo
@@ -41,6 +41,10 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Regenerate schema.graphql after changing the GraphQL types (a test fails on drift).
+schema: install
+	$(BIN)/python -c 'from api.graphql.schema import export_sdl; print(export_sdl(), end="")' > schema.graphql
 
 bench: install-dev
 	@set -e; for script in $(BENCHES); do echo "== $$script"; $(BIN)/python $$script; done

@@ -129,23 +129,26 @@ class Overgang(Application[UUID]):
     def _stamp(self, ctx: CommandContext) -> Stamp:
         return Stamp.of(ctx.actor, ctx.occurred_at, self.clock(), self.future_tolerance)
 
-    def _load(self, cls: type[A], aggregate_id: UUID, error: type[NotFoundError]) -> A:
+    def _load(self, cls: type[A], aggregate_id: UUID, missing: NotFoundError) -> A:
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise error(f"{cls.__name__.lower()} {aggregate_id} not found") from None
+            raise missing from None
         if not isinstance(aggregate, cls):
-            raise error(f"{cls.__name__.lower()} {aggregate_id} not found")
+            raise missing
         return aggregate
 
     def young_person(self, young_person_id: UUID) -> YoungPerson:
-        return self._load(YoungPerson, young_person_id, YoungPersonNotFoundError)
+        missing = YoungPersonNotFoundError(f"young person {young_person_id} not found")
+        return self._load(YoungPerson, young_person_id, missing)
 
     def counsellor(self, counsellor_id: UUID) -> Counsellor:
-        return self._load(Counsellor, counsellor_id, CounsellorNotFoundError)
+        missing = CounsellorNotFoundError(f"counsellor {counsellor_id} not found")
+        return self._load(Counsellor, counsellor_id, missing)
 
     def institution(self, institution_id: UUID) -> Institution:
-        return self._load(Institution, institution_id, InstitutionNotFoundError)
+        missing = InstitutionNotFoundError(f"institution {institution_id} not found")
+        return self._load(Institution, institution_id, missing)
 
     def _require_institution(self, institution_id: UUID | None) -> None:
         if institution_id is not None:

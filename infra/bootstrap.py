@@ -76,6 +76,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
         "POSTGRES_LOCK_TIMEOUT": str(settings.postgres_lock_timeout),
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),
         "APPLICATION_RECORDER_TOPIC": "infra.recorders:PostgresIdempotentRecorder",
     }
     return env
@@ -109,4 +110,7 @@ def build_services(
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
     )
+    # Create the read models' tables now, so a query served before the first catch-up
+    # finds them empty rather than missing.
+    runner.setup()
     return Services(settings=settings, app=app, views=views, projections=runner, clock=clock)

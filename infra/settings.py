@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     postgres_pool_size: int = Field(default=5, ge=1)
     postgres_max_overflow: int = Field(default=10, ge=0)
     postgres_lock_timeout: int = Field(default=5, ge=0)
+    # Seconds to wait for a new connection: when PostgreSQL is away, fail fast (a 503)
+    # rather than hold the request for the driver's default 30 s per attempt.
+    postgres_connect_timeout: int = Field(default=2, ge=1)
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -1,0 +1,80 @@
+"""What the API needs from the composition root, and how a route gets it.
+
+``ApiServices`` names exactly what the API uses; ``infra.bootstrap.Services`` satisfies it
+structurally, so ``api`` never imports ``infra``. Routes receive the services and the caller
+through ``Annotated`` dependencies (``ServicesDep``, ``ActorDep``, ``PrincipalDep``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import AuthenticationError, AuthSettings, Principal, principal_from_token
+from domain.actors import Actor
+from domain.application import Clock, IdempotentOutcome, Overgang
+from projections.store import ViewStore
+
+
+class ApiSettings(AuthSettings, Protocol):
+    @property
+    def read_your_writes_timeout(self) -> float: ...
+
+
+class ProjectionWaiter(Protocol):
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until every read model has applied ``position``; False on timeout."""
+        ...
+
+
+class ApiServices(Protocol):
+    """The services one API process works with (built by ``infra.bootstrap``)."""
+
+    @property
+    def app(self) -> Overgang: ...
+
+    @property
+    def views(self) -> ViewStore: ...
+
+    @property
+    def projections(self) -> ProjectionWaiter: ...
+
+    @property
+    def settings(self) -> ApiSettings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
+        """What a command recorded under the (caller-scoped) idempotency ``key``, if any."""
+        ...
+
+
+def get_services(request: Request) -> ApiServices:
+    return cast(ApiServices, request.app.state.services)
+
+
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+# auto_error=False: a missing token is answered by our own 401 (with the JSON error body);
+# the scheme still documents the bearer token in OpenAPI, so /docs offers "Authorize".
+_bearer = HTTPBearer(auto_error=False, description="A JWT issued by `overgang token`.")
+
+
+def current_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise AuthenticationError("a bearer token is required")
+    return principal_from_token(credentials.credentials, services.settings)
+
+
+def current_actor(principal: Annotated[Principal, Depends(current_principal)]) -> Actor:
+    return principal.actor
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+ActorDep = Annotated[Actor, Depends(current_actor)]

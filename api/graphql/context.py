@@ -1,0 +1,114 @@
+"""What every resolver gets: the services, the caller and this request's DataLoaders.
+
+The context is built anew for each request, and with it the DataLoaders: their caches must
+never outlive a request (another caller, newer data). Loaders read the view store in a
+worker thread, because the view store is synchronous and the event loop must not wait on
+a database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from anyio import to_thread
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from api.auth import AuthenticationError, actor_from_token, bearer_token
+from api.deps import ApiServices
+from api.graphql.errors import NOT_YET_VISIBLE, graphql_error
+from domain.actors import Actor
+from projections.store import Row, ViewCursor, ViewStore
+from projections.timeline import TimelineView
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TimelineKey:
+    """One young person's timeline (id in hex), or the part of it a page asks for."""
+
+    young_person_id: str
+    limit: int | None = None
+    after_position: int | None = None
+
+
+class Loaders:
+    """Per-request DataLoaders: each batch is one read transaction, one query per kind of
+    request, however many young people it covers."""
+
+    def __init__(self, views: ViewStore) -> None:
+        self._views = views
+        self.timeline: DataLoader[TimelineKey, list[Row]] = DataLoader(self._load_timelines)
+        self.has_timeline: DataLoader[str, bool] = DataLoader(self._load_has_timeline)
+
+    async def _read(self, query: Callable[[ViewCursor], T]) -> T:
+        def run() -> T:
+            with self._views.transaction(readonly=True) as cur:
+                return query(cur)
+
+        return await to_thread.run_sync(run)
+
+    async def _load_timelines(self, keys: list[TimelineKey]) -> list[list[Row]]:
+        # Keys that ask for the same page share one query.
+        pages: dict[tuple[int | None, int | None], list[str]] = defaultdict(list)
+        for key in keys:
+            pages[(key.limit, key.after_position)].append(key.young_person_id)
+
+        def query(cur: ViewCursor) -> dict[TimelineKey, list[Row]]:
+            found: dict[TimelineKey, list[Row]] = {}
+            for (limit, after), ids in pages.items():
+                grouped = TimelineView.entries(cur, ids, limit=limit, after_position=after)
+                for young_person_id, rows in grouped.items():
+                    found[TimelineKey(young_person_id, limit, after)] = rows
+            return found
+
+        found = await self._read(query)
+        return [found[key] for key in keys]
+
+    async def _load_has_timeline(self, young_person_ids: list[str]) -> list[bool]:
+        known = await self._read(lambda cur: TimelineView.known(cur, young_person_ids))
+        return [young_person_id in known for young_person_id in young_person_ids]
+
+
+class Context(BaseContext):
+    """The context of one GraphQL request."""
+
+    def __init__(
+        self,
+        services: ApiServices,
+        actor: Actor | None,
+        authentication_error: AuthenticationError | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        """The caller; None when the request has no valid token (see ``IsAuthenticated``)."""
+        self.authentication_error = authentication_error
+        self.loaders = Loaders(services.views)
+
+    @classmethod
+    def for_request(cls, services: ApiServices, authorization: str | None) -> Context:
+        """The context for a request with this ``Authorization`` header (or none).
+
+        A request without a valid token still gets a context: the schema may be explored
+        (GraphiQL, introspection) without one, and fields that need a caller refuse.
+        """
+        try:
+            actor = actor_from_token(bearer_token(authorization), services.settings)
+        except AuthenticationError as error:
+            return cls(services, None, error)
+        return cls(services, actor)
+
+    async def wait_for(self, position: int) -> None:
+        """Read your own writes: wait until the read models have applied ``position``."""
+        timeout = self.services.settings.read_your_writes_timeout
+        reached = await to_thread.run_sync(self.services.projections.wait_for, position, timeout)
+        if not reached:
+            raise graphql_error(
+                NOT_YET_VISIBLE,
+                f"position {position} is not yet visible in the read models; retry shortly",
+            )

@@ -1,0 +1,37 @@
+"""REST commands under ``/api/v1``: one router per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.rest import (
+    contacts,
+    counsellors,
+    decisions,
+    institutions,
+    plans,
+    referrals,
+    signals,
+    transitions,
+    young_people,
+)
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every REST command, under ``/api/v1``."""
+    router = APIRouter(prefix=API_PREFIX)
+    for resource in (
+        referrals,
+        young_people,
+        contacts,
+        plans,
+        transitions,
+        signals,
+        decisions,
+        counsellors,
+        institutions,
+    ):
+        router.include_router(resource.router)
+    return router

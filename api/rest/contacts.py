@@ -1,0 +1,89 @@
+"""Contact with the young person, and agreed wake-up calls."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field, StrictBool
+
+from api.idempotency import CommandAccepted, CommandBody, CommandsDep
+from api.rest.common import COMMAND_RESPONSES, Text
+from domain.values import ContactDetails
+from domain.vocabulary import Channel, Direction, Place, Purpose
+
+router = APIRouter(prefix="/young-people", tags=["contact"], responses=COMMAND_RESPONSES)
+
+Weekday = Annotated[int, Field(ge=1, le=7, strict=True)]
+
+
+class RecordContactRequest(CommandBody):
+    channel: Channel
+    direction: Direction
+    place: Place | None = Field(default=None, description="Where a meeting took place.")
+    purpose: Purpose
+    reached: StrictBool = Field(
+        description="Whether the young person was reached: an unanswered call or text is "
+        "an attempt, not contact."
+    )
+    duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60, strict=True)
+    note: Text = ""
+
+    def to_domain(self) -> ContactDetails:
+        return ContactDetails(
+            channel=self.channel,
+            direction=self.direction,
+            place=self.place,
+            purpose=self.purpose,
+            reached=self.reached,
+            duration_minutes=self.duration_minutes,
+            note=self.note,
+        )
+
+
+class AgreeWakeUpRequest(CommandBody):
+    wake_up_time: time = Field(description="Local time of the call or text, e.g. `07:00`.")
+    weekdays: list[Weekday] = Field(
+        min_length=1, max_length=7, description="ISO weekdays: 1 is Monday, 7 is Sunday."
+    )
+    channel: Channel
+
+
+class EndWakeUpRequest(CommandBody):
+    reason: Text = ""
+
+
+@router.post("/{young_person_id}/contacts", status_code=201)
+def record_contact(
+    young_person_id: UUID, body: RecordContactRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """Record a contact (or an attempt) with a young person; answers with `contact_id`."""
+    return commands.run(
+        body,
+        lambda ctx: commands.app.record_contact(young_person_id, body.to_domain(), ctx),
+    )
+
+
+@router.post("/{young_person_id}/wake-up-agreement", status_code=201)
+def agree_wake_up(
+    young_person_id: UUID, body: AgreeWakeUpRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """Agree morning wake-up calls or texts on the given weekdays."""
+    return commands.run(
+        body,
+        lambda ctx: commands.app.agree_wake_up(
+            young_person_id, body.wake_up_time, list(body.weekdays), body.channel, ctx
+        ),
+    )
+
+
+@router.post("/{young_person_id}/wake-up-agreement/end", status_code=201)
+def end_wake_up(
+    young_person_id: UUID, body: EndWakeUpRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """End the wake-up agreement."""
+    return commands.run(
+        body, lambda ctx: commands.app.end_wake_up(young_person_id, body.reason, ctx)
+    )

@@ -1,0 +1,70 @@
+"""Signals from partner institutions: absence, concern and dropout."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from api.idempotency import CommandAccepted, CommandBody, CommandsDep
+from api.rest.common import COMMAND_RESPONSES, RequiredText, Text
+
+router = APIRouter(prefix="/young-people", tags=["signals"], responses=COMMAND_RESPONSES)
+
+
+class ReportAbsenceRequest(CommandBody):
+    institution_id: UUID = Field(description="The reporting institution.")
+    absent_from: date
+    absent_to: date
+    note: Text = ""
+
+
+class ReportConcernRequest(CommandBody):
+    institution_id: UUID = Field(description="The reporting institution.")
+    note: RequiredText
+
+
+class ReportDropoutRequest(CommandBody):
+    institution_id: UUID = Field(description="The reporting institution.")
+    note: Text = ""
+
+
+@router.post("/{young_person_id}/absences", status_code=201)
+def report_absence(
+    young_person_id: UUID, body: ReportAbsenceRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """Report an absence from an institution (first and last day)."""
+    return commands.run(
+        body,
+        lambda ctx: commands.app.report_absence(
+            young_person_id, body.institution_id, body.absent_from, body.absent_to, body.note, ctx
+        ),
+    )
+
+
+@router.post("/{young_person_id}/concerns", status_code=201)
+def report_concern(
+    young_person_id: UUID, body: ReportConcernRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """Report an institution's concern about the young person."""
+    return commands.run(
+        body,
+        lambda ctx: commands.app.report_concern(
+            young_person_id, body.institution_id, body.note, ctx
+        ),
+    )
+
+
+@router.post("/{young_person_id}/dropouts", status_code=201)
+def report_dropout(
+    young_person_id: UUID, body: ReportDropoutRequest, commands: CommandsDep
+) -> CommandAccepted:
+    """Report that the young person dropped out of an institution."""
+    return commands.run(
+        body,
+        lambda ctx: commands.app.report_dropout(
+            young_person_id, body.institution_id, body.note, ctx
+        ),
+    )

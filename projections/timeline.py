@@ -1,0 +1,502 @@
+"""The timeline read model: per young person, every fact in ``occurred_at`` order, for people.
+
+Each event of a young person's stream becomes one row: when it happened and when it was
+recorded, who recorded it in which role, a one-line English summary and the event's fields
+as JSON. Counsellor and Institution events are not part of anyone's timeline.
+
+Summaries are built from closed vocabularies, dates and numbers only, never from free text
+or names (those stay in ``details``), so a summary is safe to show in a list and stays
+meaningful once personal data has been erased.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from enum import Enum
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from domain.actors import Actor
+from domain.vocabulary import (
+    AppealOutcome,
+    CaseOutcome,
+    Channel,
+    ConsentScope,
+    Direction,
+    ErasureRequester,
+    Place,
+    Purpose,
+    ReadinessLevel,
+    TransitionKind,
+    TransitionStep,
+)
+from domain.young_person_events import (
+    AbsenceReported,
+    AppealDecided,
+    CaseClosed,
+    CaseReopened,
+    ConcernReported,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    ContactRecorded,
+    CounsellorAssigned,
+    DecisionAppealed,
+    DecisionRecorded,
+    DecisionRevoked,
+    DropoutReported,
+    EducationInjunctionIssued,
+    EducationInjunctionRevised,
+    EducationStarted,
+    Enrolled,
+    MilestoneDropped,
+    MilestoneMissed,
+    MilestoneReached,
+    MilestoneRescheduled,
+    MilestoneSet,
+    OtherDecisionMade,
+    PersonalDataErased,
+    PlanDrafted,
+    PlanReviewed,
+    ReadinessAssessed,
+    ReferralReviewed,
+    Referred,
+    SanctionDecided,
+    TransitionAbandoned,
+    TransitionCompleted,
+    TransitionStarted,
+    TransitionStepRecorded,
+    WakeUpAgreed,
+    WakeUpEnded,
+    YoungPersonEvent,
+)
+from projections.base import DomainEvent, PositionedEvent, Projection
+from projections.store import Row, ViewCursor
+
+TABLE = "timeline_entries"
+
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "originator_topic", "timestamp", "occurred_at", "actor"}
+)
+"""Event attributes that have columns of their own (or mean nothing to people)."""
+
+
+def iso_utc(moment: datetime) -> str:
+    """A fixed-width UTC ISO-8601 text: sorts as text in the same order as in time."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready form of an event field: enums as values, dates ISO, ids hex."""
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Actor):
+        return {"id": value.id, "role": value.role.value}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def details_json(event: DomainEvent) -> str:
+    fields = {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- words for the vocabularies ------------------------------------------------------------
+
+_CHANNEL = {
+    Channel.SMS: "by SMS",
+    Channel.PHONE: "by phone",
+    Channel.MEETING: "in a meeting",
+    Channel.VIDEO: "by video",
+    Channel.EMAIL: "by email",
+    Channel.OTHER: "by other means",
+}
+_PLACE = {
+    Place.OFFICE: "at the office",
+    Place.EDUCATION_SITE: "at the education site",
+    Place.HOME: "at home",
+    Place.OUTDOORS: "outdoors",
+    Place.CAFE: "at a cafe",
+    Place.CAR: "in the car",
+    Place.OTHER: "elsewhere",
+}
+_PURPOSE = {
+    Purpose.CHECK_IN: "check-in",
+    Purpose.WAKE_UP: "wake-up",
+    Purpose.REMINDER: "reminder",
+    Purpose.PLAN_REVIEW: "plan review",
+    Purpose.PRACTICAL_HELP: "practical help",
+    Purpose.CRISIS: "crisis",
+    Purpose.ENCOURAGEMENT: "encouragement",
+    Purpose.FOLLOW_UP: "follow-up",
+    Purpose.OTHER: "other",
+}
+_CONSENT = {
+    ConsentScope.CASE_WORK: "case work",
+    ConsentScope.SMS_CONTACT: "SMS contact",
+    ConsentScope.PHONE_CONTACT: "phone contact",
+    ConsentScope.SHARING_WITH_INSTITUTION: "sharing with an institution",
+}
+_TRANSITION = {
+    TransitionKind.SCHOOL_TO_YOUTH_EDUCATION: "school to youth education",
+    TransitionKind.BASIC_TO_MAIN_COURSE: "basic to main course",
+    TransitionKind.BENEFIT_TO_EDUCATION: "benefits to education",
+    TransitionKind.OFFER_TO_OFFER: "offer to offer",
+    TransitionKind.BRIDGE_BUILDING: "bridge-building trial",
+    TransitionKind.EDUCATION_TO_JOB: "education to job",
+}
+_STEP = {
+    TransitionStep.APPLIED: "applied",
+    TransitionStep.ADMITTED: "admitted",
+    TransitionStep.VISITED: "visited",
+    TransitionStep.FIRST_DAY: "first day",
+    TransitionStep.FIRST_WEEK: "first week",
+    TransitionStep.FIRST_MONTH: "first month",
+    TransitionStep.OTHER: "other",
+}
+_READINESS = {
+    ReadinessLevel.OPENLY_EDUCATION_READY: "openly education-ready",
+    ReadinessLevel.EDUCATION_READY: "education-ready",
+    ReadinessLevel.ACTIVITY_READY: "activity-ready",
+}
+_APPEAL = {
+    AppealOutcome.UPHELD: "upheld",
+    AppealOutcome.CHANGED: "changed",
+    AppealOutcome.ANNULLED: "annulled",
+    AppealOutcome.REMITTED: "remitted",
+}
+_OUTCOME = {
+    CaseOutcome.IN_EDUCATION: "in education",
+    CaseOutcome.COMPLETED: "completed",
+    CaseOutcome.EMPLOYED: "employed",
+    CaseOutcome.MOVED: "moved",
+    CaseOutcome.DECLINED_SUPPORT: "declined support",
+    CaseOutcome.OTHER: "other",
+}
+_ERASURE = {
+    ErasureRequester.YOUNG_PERSON: "at the young person's request",
+    ErasureRequester.GUARDIAN: "at a guardian's request",
+    ErasureRequester.RETENTION_POLICY: "under the retention policy",
+    ErasureRequester.OTHER: "on other grounds",
+}
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+# --- the projection ------------------------------------------------------------------------
+
+
+class TimelineProjection(Projection):
+    """Keeps ``timeline_entries`` up to date: one row per young person's event."""
+
+    name = "timeline"
+    tables = (TABLE,)
+
+    def create_tables(self, cur: ViewCursor) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+            "young_person_id TEXT NOT NULL, position BIGINT NOT NULL, "
+            "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+            "event_type TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, "
+            "summary TEXT NOT NULL, details TEXT NOT NULL, "
+            "PRIMARY KEY (young_person_id, position))"
+        )
+        cur.execute(
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_by_time "
+            f"ON {TABLE} (young_person_id, occurred_at, position)"
+        )
+
+    def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
+        rows = [row for position, event in events if (row := self.row(position, event)) is not None]
+        if rows:
+            # A re-applied event (rebuild over an unemptied table) renders the same row, so
+            # replacing it keeps the view a function of the event log.
+            cur.executemany(
+                f"INSERT INTO {TABLE} (young_person_id, position, occurred_at, recorded_at, "
+                "event_type, actor_id, actor_role, summary, details) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (young_person_id, position) DO UPDATE SET "
+                "occurred_at = EXCLUDED.occurred_at, recorded_at = EXCLUDED.recorded_at, "
+                "event_type = EXCLUDED.event_type, actor_id = EXCLUDED.actor_id, "
+                "actor_role = EXCLUDED.actor_role, summary = EXCLUDED.summary, "
+                "details = EXCLUDED.details",
+                rows,
+            )
+
+    def row(self, position: int, event: DomainEvent) -> tuple[Any, ...] | None:
+        """The timeline row of ``event``; None for events outside young people's streams."""
+        if not isinstance(event, YoungPersonEvent):
+            return None
+        # PersonalDataErased is recorded like any other fact for now; purging the person's
+        # rows (and redacting details) comes with crypto-shredding.
+        return (
+            event.originator_id.hex,
+            position,
+            iso_utc(event.occurred_at),
+            iso_utc(event.timestamp),
+            type(event).__name__,
+            event.actor.id,
+            event.actor.role.value,
+            self.summary(event),
+            details_json(event),
+        )
+
+    # --- summaries: one line of English per event type -------------------------------------
+
+    @singledispatchmethod
+    def summary(self, event: YoungPersonEvent) -> str:
+        # Only reached by an event type without a summary of its own (a test keeps every
+        # type covered); the class name still tells people what happened.
+        return type(event).__name__
+
+    @summary.register
+    def _(self, event: Referred) -> str:
+        source = "by a partner institution" if event.institution_id else "to the team"
+        consent = ", ".join(_CONSENT[scope] for scope in event.consent_scopes)
+        return f"Referred {source} (consent: {consent})"
+
+    @summary.register
+    def _(self, event: ReferralReviewed) -> str:
+        return f"Referral reviewed: {event.outcome.value}"
+
+    @summary.register
+    def _(self, event: Enrolled) -> str:
+        return f"Enrolled with a counsellor of team {event.team_id}"
+
+    @summary.register
+    def _(self, event: CounsellorAssigned) -> str:
+        if event.previous_counsellor_id is None:
+            return f"Counsellor assigned in team {event.team_id}"
+        return f"Case handed over to another counsellor in team {event.team_id}"
+
+    @summary.register
+    def _(self, event: ConsentRecorded) -> str:
+        return f"Consent given: {_CONSENT[event.scope]}"
+
+    @summary.register
+    def _(self, event: ConsentWithdrawn) -> str:
+        return f"Consent withdrawn: {_CONSENT[event.scope]}"
+
+    @summary.register
+    def _(self, event: ContactRecorded) -> str:
+        how = _CHANNEL[event.channel]
+        if event.place is not None:
+            how = f"{how} {_PLACE[event.place]}"
+        lead = "Incoming contact" if event.direction is Direction.INCOMING else "Contact"
+        outcome = "reached" if event.reached else "not reached"
+        about = _PURPOSE[event.purpose]
+        if event.duration_minutes is not None:
+            about = f"{about}, {event.duration_minutes} min"
+        return f"{lead} {how}: {outcome} ({about})"
+
+    @summary.register
+    def _(self, event: WakeUpAgreed) -> str:
+        days = ", ".join(_WEEKDAYS[day - 1] for day in event.weekdays)
+        at = event.wake_up_time.strftime("%H:%M")
+        return f"Wake-up agreed {_CHANNEL[event.channel]} at {at} on {days}"
+
+    @summary.register
+    def _(self, event: WakeUpEnded) -> str:
+        return "Wake-up agreement ended"
+
+    @summary.register
+    def _(self, event: PlanDrafted) -> str:
+        if event.drafted_together:
+            return "Plan drafted together with the young person"
+        return "Plan drafted"
+
+    @summary.register
+    def _(self, event: MilestoneSet) -> str:
+        return f"Milestone set, due {event.due.isoformat()}"
+
+    @summary.register
+    def _(self, event: MilestoneReached) -> str:
+        return "Milestone reached"
+
+    @summary.register
+    def _(self, event: MilestoneMissed) -> str:
+        return "Milestone missed"
+
+    @summary.register
+    def _(self, event: MilestoneRescheduled) -> str:
+        return f"Milestone rescheduled to {event.due.isoformat()}"
+
+    @summary.register
+    def _(self, event: MilestoneDropped) -> str:
+        return "Milestone dropped"
+
+    @summary.register
+    def _(self, event: PlanReviewed) -> str:
+        if event.next_review is None:
+            return "Plan reviewed"
+        return f"Plan reviewed, next review {event.next_review.isoformat()}"
+
+    @summary.register
+    def _(self, event: TransitionStarted) -> str:
+        return f"Transition started: {_TRANSITION[event.kind]}"
+
+    @summary.register
+    def _(self, event: TransitionStepRecorded) -> str:
+        return f"Transition step: {_STEP[event.step]}"
+
+    @summary.register
+    def _(self, event: EducationStarted) -> str:
+        return "Education started"
+
+    @summary.register
+    def _(self, event: TransitionCompleted) -> str:
+        return "Transition completed"
+
+    @summary.register
+    def _(self, event: TransitionAbandoned) -> str:
+        return "Transition abandoned"
+
+    @summary.register
+    def _(self, event: AbsenceReported) -> str:
+        start, end = event.absent_from.isoformat(), event.absent_to.isoformat()
+        when = f"on {start}" if start == end else f"from {start} to {end}"
+        return f"Absence reported by the institution {when}"
+
+    @summary.register
+    def _(self, event: ConcernReported) -> str:
+        return "Concern reported by the institution"
+
+    @summary.register
+    def _(self, event: DropoutReported) -> str:
+        return "Dropout reported by the institution"
+
+    @summary.register
+    def _(self, event: DecisionRecorded) -> str:
+        return "Decision made"
+
+    @summary.register
+    def _(self, event: ReadinessAssessed) -> str:
+        return f"Readiness assessed: {_READINESS[event.level]}"
+
+    @summary.register
+    def _(self, event: EducationInjunctionIssued) -> str:
+        return "Education injunction issued"
+
+    @summary.register
+    def _(self, event: EducationInjunctionRevised) -> str:
+        return "Education injunction revised"
+
+    @summary.register
+    def _(self, event: SanctionDecided) -> str:
+        return "Sanction decided"
+
+    @summary.register
+    def _(self, event: OtherDecisionMade) -> str:
+        return "Other decision made"
+
+    @summary.register
+    def _(self, event: DecisionAppealed) -> str:
+        return "Decision appealed"
+
+    @summary.register
+    def _(self, event: AppealDecided) -> str:
+        return f"Appeal decided: {_APPEAL[event.outcome]}"
+
+    @summary.register
+    def _(self, event: DecisionRevoked) -> str:
+        return "Decision revoked"
+
+    @summary.register
+    def _(self, event: CaseClosed) -> str:
+        return f"Case closed: {_OUTCOME[event.outcome]}"
+
+    @summary.register
+    def _(self, event: CaseReopened) -> str:
+        return "Case reopened"
+
+    @summary.register
+    def _(self, event: PersonalDataErased) -> str:
+        return f"Personal data erased {_ERASURE[event.requested_by]}"
+
+
+# --- the view: reads for the API ------------------------------------------------------------
+
+_COLUMNS = (
+    "young_person_id, position, occurred_at, recorded_at, event_type, actor_id, actor_role, "
+    "summary, details"
+)
+
+
+class TimelineView:
+    """Queries of ``timeline_entries``, each one statement however many young people."""
+
+    @staticmethod
+    def entries(
+        cur: ViewCursor,
+        young_person_ids: Sequence[str],
+        limit: int | None = None,
+        after_position: int | None = None,
+    ) -> dict[str, list[Row]]:
+        """Every requested young person's entries in timeline order (``occurred_at``, then
+        ``position``), keyed by young person id (hex); ids without entries map to ``[]``.
+
+        ``after_position`` is a cursor: the position of an entry the caller has seen; only
+        entries after it in timeline order are returned. A young person who has no entry
+        at that position gets no entries. ``limit`` applies per young person.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
+        ids = list(dict.fromkeys(young_person_ids))
+        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
+        if not ids or limit == 0:
+            return grouped
+        where = "t.young_person_id = ANY(%s)"
+        params: list[Any] = [ids]
+        if after_position is not None:
+            # Row values compare lexicographically in both dialects: (time, position) after
+            # the cursor entry's own.
+            where += (
+                " AND (t.occurred_at, t.position) > ("
+                f"SELECT c.occurred_at, c.position FROM {TABLE} c "
+                "WHERE c.young_person_id = t.young_person_id AND c.position = %s)"
+            )
+            params.append(after_position)
+        if limit is None:
+            sql = (
+                f"SELECT {_COLUMNS} FROM {TABLE} t WHERE {where} "
+                "ORDER BY t.young_person_id, t.occurred_at, t.position"
+            )
+        else:
+            sql = (
+                f"SELECT {_COLUMNS} FROM ("
+                f"SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.young_person_id "
+                f"ORDER BY t.occurred_at, t.position) AS entry_number "
+                f"FROM {TABLE} t WHERE {where}) ranked "
+                "WHERE entry_number <= %s "
+                "ORDER BY young_person_id, occurred_at, position"
+            )
+            params.append(limit)
+        for row in cur.execute(sql, params).fetchall():
+            grouped[row["young_person_id"]].append(row)
+        return grouped
+
+    @staticmethod
+    def known(cur: ViewCursor, young_person_ids: Sequence[str]) -> set[str]:
+        """Which of ``young_person_ids`` have a timeline (at least one entry)."""
+        ids = list(dict.fromkeys(young_person_ids))
+        if not ids:
+            return set()
+        # One index probe per id (EXISTS), rather than reading every entry of each young
+        # person as DISTINCT would; VALUES names its column "column1" in both dialects.
+        values = ", ".join(["(%s)"] * len(ids))
+        rows = cur.execute(
+            f"SELECT v.column1 AS young_person_id FROM (VALUES {values}) AS v "
+            f"WHERE EXISTS (SELECT 1 FROM {TABLE} t WHERE t.young_person_id = v.column1)",
+            ids,
+        ).fetchall()
+        return {str(row["young_person_id"]) for row in rows}
