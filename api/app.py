@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,6 +93,11 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        """A newcomer opening the server in a browser lands on the API's documentation."""
+        return RedirectResponse("/docs")
 
     @app.get("/health", tags=["health"])
     def health() -> Health:

@@ -52,8 +52,16 @@ class ApiServices(Protocol):
         ...
 
 
-def get_services(request: Request) -> ApiServices:
+# The dependencies below do no I/O, so they are `async def`: FastAPI runs a sync
+# dependency in its thread pool, and each hop there costs more than the work itself.
+
+
+def get_services_of(request: Request) -> ApiServices:
     return cast(ApiServices, request.app.state.services)
+
+
+async def get_services(request: Request) -> ApiServices:
+    return get_services_of(request)
 
 
 ServicesDep = Annotated[ApiServices, Depends(get_services)]
@@ -63,16 +71,18 @@ ServicesDep = Annotated[ApiServices, Depends(get_services)]
 _bearer = HTTPBearer(auto_error=False, description="A JWT issued by `overgang token`.")
 
 
-def current_principal(
-    services: ServicesDep,
+async def current_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # Reads the services itself rather than through ServicesDep: every level of nested
+    # dependencies costs each request a little, and this one runs on every command.
     if credentials is None:
         raise AuthenticationError("a bearer token is required")
-    return principal_from_token(credentials.credentials, services.settings)
+    return principal_from_token(credentials.credentials, get_services_of(request).settings)
 
 
-def current_actor(principal: Annotated[Principal, Depends(current_principal)]) -> Actor:
+async def current_actor(principal: Annotated[Principal, Depends(current_principal)]) -> Actor:
     return principal.actor
 
 

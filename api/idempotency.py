@@ -17,7 +17,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.deps import ActorDep, ServicesDep
+from api.deps import ApiServices, PrincipalDep, get_services_of
 from domain.actors import Actor
 from domain.application import CommandContext, CommandResult, IdempotencyKey, Overgang
 from domain.errors import ConcurrentUpdateError
@@ -88,22 +88,11 @@ class CommandRunner:
 
     def __init__(
         self,
-        services: ServicesDep,
-        actor: ActorDep,
+        services: ApiServices,
+        actor: Actor,
         request: Request,
         response: Response,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias=IDEMPOTENCY_HEADER,
-                min_length=1,
-                max_length=MAX_KEY_LENGTH,
-                pattern=KEY_PATTERN,
-                description="Optional key (1-200 printable characters): a retry with the "
-                "same key and request records nothing new and answers as the first time, "
-                "with the header `Idempotent-Replayed: true`.",
-            ),
-        ] = None,
+        idempotency_key: str | None,
     ) -> None:
         self.services = services
         self.actor = actor
@@ -157,4 +146,27 @@ class CommandRunner:
         return CommandAccepted.of(outcome.ids, outcome.position)
 
 
-CommandsDep = Annotated[CommandRunner, Depends()]
+async def command_runner(
+    principal: PrincipalDep,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            pattern=KEY_PATTERN,
+            description="Optional key (1-200 printable characters): a retry with the "
+            "same key and request records nothing new and answers as the first time, "
+            "with the header `Idempotent-Replayed: true`.",
+        ),
+    ] = None,
+) -> CommandRunner:
+    # An async factory (no I/O here) keeps the runner's construction off the thread pool.
+    return CommandRunner(
+        get_services_of(request), principal.actor, request, response, idempotency_key
+    )
+
+
+CommandsDep = Annotated[CommandRunner, Depends(command_runner)]

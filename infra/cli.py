@@ -112,6 +112,9 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
         host=args.host or services.settings.host,
         port=args.port or services.settings.port,
         log_level="info",
+        # One log line per request costs every command time and says little that the
+        # response codes do not; turn it on behind a proxy that does not log.
+        access_log=False,
     )
     return 0
 

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("var")
 
-    jwt_secret: SecretStr = SecretStr("overgang-dev-secret-change-me")
+    # A development default (at least 32 bytes, as HS256 wants); refuse it in production.
+    jwt_secret: SecretStr = SecretStr("overgang-development-secret-change-me")
     jwt_algorithm: str = "HS256"
     jwt_audience: str = "overgang"
 

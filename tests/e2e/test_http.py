@@ -196,6 +196,13 @@ def test_swagger_ui_is_served(sqlite_api: Api) -> None:
     assert "swagger" in response.text.lower()
 
 
+def test_the_root_leads_a_browser_to_the_documentation(sqlite_api: Api) -> None:
+    response = sqlite_api.client.get("/", follow_redirects=False)
+
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
+
+
 def test_graphql_is_mounted(sqlite_api: Api) -> None:
     response = sqlite_api.client.get("/graphql", headers={"Accept": "text/html"})
 
