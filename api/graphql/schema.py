@@ -1,9 +1,7 @@
 """The GraphQL schema (every area's queries in one ``Query``), its router and its SDL.
 
 The schema is exported to ``schema.graphql`` at the repository root; a test fails when the
-two differ. Regenerate it with::
-
-    python -c 'from api.graphql.schema import export_sdl; print(export_sdl())' > schema.graphql
+two differ. Regenerate it with ``make schema``.
 """
 
 from __future__ import annotations
