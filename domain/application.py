@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.actors import Actor
@@ -103,6 +103,7 @@ class Overgang(Application[UUID]):
     ) -> None:
         self.clock = clock
         self.new_id = new_id
+        self._recording_listeners: list[Callable[[int], None]] = []
         self.future_tolerance = future_tolerance
         # Snapshots keep the cost of a command independent of the length of a history.
         self.snapshotting_intervals = {  # type: ignore[misc]
@@ -123,6 +124,19 @@ class Overgang(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def listen_to_recordings(self, listener: Callable[[int], None]) -> None:
+        """Have ``listener`` called with the last position written after each save here.
+
+        Lets read models in this process catch up at once instead of at their next poll.
+        """
+        self._recording_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        super()._notify(recordings)
+        if recordings:
+            for listener in self._recording_listeners:
+                listener(recordings[-1].notification.id)
 
     # --- plumbing --------------------------------------------------------------------------
 

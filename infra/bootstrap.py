@@ -110,6 +110,7 @@ def build_services(
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
     )
+    app.listen_to_recordings(runner.wake)
     # Create the read models' tables now, so a query served before the first catch-up
     # finds them empty rather than missing.
     runner.setup()

@@ -153,6 +153,8 @@ class ProjectionRunner:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
+        # Set by wake(): a write in this process need not wait for the next poll.
+        self._woken = threading.Event()
 
     # --- Catching up ---------------------------------------------------------------------
 
@@ -275,7 +277,10 @@ class ProjectionRunner:
     def _idle(self, stop: threading.Event, listener: _Listener | None) -> None:
         """Wait for a notification, ``poll_interval`` or ``stop``, whichever comes first."""
         if listener is None:
-            stop.wait(self.poll_interval)
+            # Woken early by a write in this process; otherwise polls, so writes by other
+            # processes are seen within poll_interval. stop() wakes it too.
+            self._woken.wait(self.poll_interval)
+            self._woken.clear()
             return
         # In slices, so stop() is honoured soon even with a long poll_interval.
         deadline = time.monotonic() + self.poll_interval
@@ -295,10 +300,18 @@ class ProjectionRunner:
         self._thread.start()
         return self._thread
 
+    def wake(self, position: int | None = None) -> None:
+        """New events were written by this process: catch up now rather than at the next poll.
+
+        Takes the position written so it can be an ``Overgang`` recording listener.
+        """
+        self._woken.set()
+
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop the thread started by ``start_in_thread`` and wait for it."""
         if self._stop_event is not None:
             self._stop_event.set()
+            self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
