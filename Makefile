@@ -36,7 +36,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(TYPED)
+	$(BIN)/mypy $(TYPED) tests bench
 
 format: install-dev
 	$(BIN)/ruff check --fix .
