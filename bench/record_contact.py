@@ -94,14 +94,26 @@ class Note(Aggregate):
         self.count += 1
 
 
-def rate(n: int, run: Callable[[], None]) -> tuple[float, float]:
-    """Commands per second and median latency in ms over n calls."""
-    latencies = []
-    for _ in range(n):
-        began = time.perf_counter()
-        run()
-        latencies.append(time.perf_counter() - began)
-    return n / sum(latencies), statistics.median(latencies) * 1000
+ROUNDS = 10
+
+
+def interleaved(n: int, calls: dict[str, Callable[[], None]]) -> dict[str, tuple[float, float]]:
+    """Commands per second and median latency (ms) of each call, n calls each.
+
+    The calls take turns in rounds, so that a slow spell of this shared machine falls on
+    all of them alike and the ratios compare like with like.
+    """
+    latencies: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(ROUNDS):
+        for label, call in calls.items():
+            for _ in range(n // ROUNDS):
+                began = time.perf_counter()
+                call()
+                latencies[label].append(time.perf_counter() - began)
+    return {
+        label: (len(spent) / sum(spent), statistics.median(spent) * 1000)
+        for label, spent in latencies.items()
+    }
 
 
 def young_person_with_history(
@@ -219,9 +231,6 @@ def main() -> None:
 
             return call
 
-        library_rate, library_ms = rate(n, library_command)
-        short_rate, short_ms = rate(n, in_process(short))
-        long_rate, long_ms = rate(n, in_process(long))
         crowd_rate = concurrent_rate(n * 2, [in_process(person) for person in crowd])
 
         # The API runs as it does in production: its own process (`overgang serve`), so
@@ -246,8 +255,16 @@ def main() -> None:
 
             for person in [short, long, *crowd]:  # warm the server's aggregate cache
                 over_http(person, http_clients[0])()
-            http_short_rate, http_short_ms = rate(n, over_http(short, http_clients[0]))
-            http_long_rate, http_long_ms = rate(n, over_http(long, http_clients[0]))
+            measured = interleaved(
+                n,
+                {
+                    "library": library_command,
+                    "short": in_process(short),
+                    "long": in_process(long),
+                    "http short": over_http(short, http_clients[0]),
+                    "http long": over_http(long, http_clients[0]),
+                },
+            )
             http_crowd_rate = concurrent_rate(
                 n * 2, [over_http(p, c) for p, c in zip(crowd, http_clients, strict=True)]
             )
@@ -258,6 +275,11 @@ def main() -> None:
             server.wait(timeout=30)
         library.close()
         services.close()
+    library_rate, library_ms = measured["library"]
+    short_rate, short_ms = measured["short"]
+    long_rate, long_ms = measured["long"]
+    http_short_rate, http_short_ms = measured["http short"]
+    http_long_rate, http_long_ms = measured["http long"]
 
     print(f"record contact on PostgreSQL, {n} commands per row (median latency)")
     print(f"  library alone (get + 1 event + save)  {library_rate:7.0f}/s  {library_ms:6.2f} ms")
