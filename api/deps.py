@@ -1,8 +1,8 @@
 """What the API needs from the composition root, and how a route gets it.
 
 ``ApiServices`` names exactly what the API uses; ``infra.bootstrap.Services`` satisfies it
-structurally, so ``api`` never imports ``infra``. Routes receive the services and the caller
-through ``Annotated`` dependencies (``ServicesDep``, ``ActorDep``, ``PrincipalDep``).
+structurally, so ``api`` never imports ``infra``. Routes receive the caller through the
+``PrincipalDep`` dependency; the services hang on the app (``get_services_of``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import AuthenticationError, AuthSettings, Principal, principal_from_token
-from domain.actors import Actor
 from domain.application import Clock, IdempotentOutcome, Overgang
 from projections.store import ViewStore
 
@@ -52,19 +51,9 @@ class ApiServices(Protocol):
         ...
 
 
-# The dependencies below do no I/O, so they are `async def`: FastAPI runs a sync
-# dependency in its thread pool, and each hop there costs more than the work itself.
-
-
 def get_services_of(request: Request) -> ApiServices:
     return cast(ApiServices, request.app.state.services)
 
-
-async def get_services(request: Request) -> ApiServices:
-    return get_services_of(request)
-
-
-ServicesDep = Annotated[ApiServices, Depends(get_services)]
 
 # auto_error=False: a missing token is answered by our own 401 (with the JSON error body);
 # the scheme still documents the bearer token in OpenAPI, so /docs offers "Authorize".
@@ -75,16 +64,13 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    # Reads the services itself rather than through ServicesDep: every level of nested
-    # dependencies costs each request a little, and this one runs on every command.
+    # `async def` although it does no I/O: FastAPI runs a sync dependency in its thread
+    # pool, and that hop costs more than the work. It reads the services from the request
+    # rather than through a dependency of its own for the same reason: it runs on every
+    # command.
     if credentials is None:
         raise AuthenticationError("a bearer token is required")
     return principal_from_token(credentials.credentials, get_services_of(request).settings)
 
 
-async def current_actor(principal: Annotated[Principal, Depends(current_principal)]) -> Actor:
-    return principal.actor
-
-
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
-ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
@@ -124,6 +125,24 @@ class Overgang(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The library snapshots by loading the aggregate again at the interval's version,
+        # replaying up to a whole interval of events. When that version is the aggregate's
+        # last one, the aggregate in hand already is that state: snapshot it directly.
+        if self.snapshots is None:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            if aggregate is None:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if not interval or event.originator_version % interval:
+                continue
+            if event.originator_version == aggregate.version:
+                self.snapshots.put([Snapshot.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, version=event.originator_version)
 
     def listen_to_recordings(self, listener: Callable[[int], None]) -> None:
         """Have ``listener`` called with the last position written after each save here.

@@ -17,8 +17,7 @@ from domain.vocabulary import CounsellorRole
 
 
 class CounsellorEvent(RecordedEvent):
-    def evolve(self, aggregate: Any) -> None:
-        """Most facts change nothing the rules need."""
+    """Base of the facts in a counsellor's stream."""
 
 
 class CounsellorRegistered(CounsellorEvent, Aggregate.Created):

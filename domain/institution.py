@@ -13,8 +13,7 @@ from domain.vocabulary import InstitutionKind
 
 
 class InstitutionEvent(RecordedEvent):
-    def evolve(self, aggregate: Any) -> None:
-        """Most facts change nothing the rules need."""
+    """Base of the facts in an institution's stream."""
 
 
 class InstitutionRegistered(InstitutionEvent, Aggregate.Created):

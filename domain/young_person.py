@@ -80,9 +80,9 @@ class YoungPerson(RecordingAggregate):
     def _record(
         self, event_class: type[CanMutateAggregate[UUID]], stamp: Stamp, **fields: Any
     ) -> None:
-        # The one place that keeps "nothing may follow PersonalDataErased" true.
-        if self.status is CaseStatus.ERASED:
-            raise PersonalDataErasedError(f"young person {self.id} has been erased")
+        # The one place that keeps "nothing may follow PersonalDataErased" true; guards
+        # call it earlier too, so that erasure is reported before any other rule.
+        self._require_not_erased()
         super()._record(event_class, stamp, **fields)
 
     def _require_not_erased(self) -> None:
