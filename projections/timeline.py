@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from enum import Enum
 from functools import singledispatchmethod
 from typing import Any
@@ -73,6 +73,7 @@ from domain.young_person_events import (
     YoungPersonEvent,
 )
 from projections.base import DomainEvent, PositionedEvent, Projection
+from projections.columns import iso_utc
 from projections.store import Row, ViewCursor
 
 TABLE = "timeline_entries"
@@ -81,11 +82,6 @@ _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp", "occurred_at", "actor"}
 )
 """Event attributes that have columns of their own (or mean nothing to people)."""
-
-
-def iso_utc(moment: datetime) -> str:
-    """A fixed-width UTC ISO-8601 text: sorts as text in the same order as in time."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _plain(value: Any) -> Any:
@@ -200,11 +196,12 @@ class TimelineProjection(Projection):
     """Keeps ``timeline_entries`` up to date: one row per young person's event."""
 
     name = "timeline"
-    tables = (TABLE,)
+    base_tables = (TABLE,)
 
     def create_tables(self, cur: ViewCursor) -> None:
+        table = self.table(TABLE)
         cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+            f"CREATE TABLE IF NOT EXISTS {table} ("
             "young_person_id TEXT NOT NULL, position BIGINT NOT NULL, "
             "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
             "event_type TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, "
@@ -212,8 +209,8 @@ class TimelineProjection(Projection):
             "PRIMARY KEY (young_person_id, position))"
         )
         cur.execute(
-            f"CREATE INDEX IF NOT EXISTS {TABLE}_by_time "
-            f"ON {TABLE} (young_person_id, occurred_at, position)"
+            f"CREATE INDEX IF NOT EXISTS {table}_by_time "
+            f"ON {table} (young_person_id, occurred_at, position)"
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
@@ -222,7 +219,8 @@ class TimelineProjection(Projection):
             # A re-applied event (rebuild over an unemptied table) renders the same row, so
             # replacing it keeps the view a function of the event log.
             cur.executemany(
-                f"INSERT INTO {TABLE} (young_person_id, position, occurred_at, recorded_at, "
+                f"INSERT INTO {self.table(TABLE)} (young_person_id, position, occurred_at, "
+                "recorded_at, "
                 "event_type, actor_id, actor_role, summary, details) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (young_person_id, position) DO UPDATE SET "

@@ -43,24 +43,26 @@ class EventsPerOriginator(Projection):
     """Counts every event per originator."""
 
     name = "events_per_originator"
-    tables = ("events_per_originator",)
+    base_tables = ("events_per_originator",)
 
     def __init__(self) -> None:
+        super().__init__()
         self.batch_sizes: list[int] = []
 
     def create_tables(self, cur: ViewCursor) -> None:
         cur.execute(
-            "CREATE TABLE IF NOT EXISTS events_per_originator ("
+            f"CREATE TABLE IF NOT EXISTS {self.tables[0]} ("
             "originator_id TEXT PRIMARY KEY, events BIGINT NOT NULL, "
             "last_position BIGINT NOT NULL)"
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
         self.batch_sizes.append(len(events))
+        table = self.tables[0]
         cur.executemany(
-            "INSERT INTO events_per_originator (originator_id, events, last_position) "
+            f"INSERT INTO {table} (originator_id, events, last_position) "
             "VALUES (%s, 1, %s) ON CONFLICT (originator_id) DO UPDATE "
-            "SET events = events_per_originator.events + 1, "
+            f"SET events = {table}.events + 1, "
             "last_position = EXCLUDED.last_position",
             [(str(e.originator_id), position) for position, e in events],
         )
@@ -70,25 +72,27 @@ class MarksPerOriginator(Projection):
     """Counts only Marked events: a second projection with its own position."""
 
     name = "marks_per_originator"
-    tables = ("marks_per_originator",)
+    base_tables = ("marks_per_originator",)
 
     def __init__(self) -> None:
+        super().__init__()
         self.batch_sizes: list[int] = []
 
     def create_tables(self, cur: ViewCursor) -> None:
         cur.execute(
-            "CREATE TABLE IF NOT EXISTS marks_per_originator ("
+            f"CREATE TABLE IF NOT EXISTS {self.tables[0]} ("
             "originator_id TEXT PRIMARY KEY, marks BIGINT NOT NULL)"
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
         self.batch_sizes.append(len(events))
+        table = self.tables[0]
         for _, e in events:
             if isinstance(e, Tally.Marked):
                 cur.execute(
-                    "INSERT INTO marks_per_originator (originator_id, marks) VALUES (%s, 1) "
+                    f"INSERT INTO {table} (originator_id, marks) VALUES (%s, 1) "
                     "ON CONFLICT (originator_id) DO UPDATE "
-                    "SET marks = marks_per_originator.marks + 1",
+                    f"SET marks = {table}.marks + 1",
                     (str(e.originator_id),),
                 )
 
