@@ -13,6 +13,7 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 from domain.application import Clock, IdempotentOutcome, Overgang
+from infra.locks import FileProjectionLocks, PostgresProjectionLocks, ProjectionLocks
 from infra.runner import ProjectionRunner
 from infra.settings import Settings
 from projections.base import Projection
@@ -89,6 +90,15 @@ def build_view_store(settings: Settings) -> ViewStore:
     return PostgresViewStore(settings.database_url, pool_size=settings.postgres_pool_size)
 
 
+def build_projection_locks(settings: Settings) -> ProjectionLocks:
+    """Advisory locks in the read models' PostgreSQL database, or lock files beside SQLite."""
+    if settings.database_url is None:
+        return FileProjectionLocks(settings.data_dir)
+    return PostgresProjectionLocks(
+        settings.database_url, connect_timeout=settings.postgres_connect_timeout
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -109,6 +119,7 @@ def build_services(
         all_projections(),
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
+        locks=build_projection_locks(settings),
     )
     app.listen_to_recordings(runner.wake)
     # Create the read models' tables now, so a query served before the first catch-up

@@ -26,9 +26,12 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from projections.base import PositionedEvent, Projection
+from infra.locks import ProjectionLocks
+from projections.base import BUILDING_SUFFIX, PositionedEvent, Projection
 from projections.store import (
+    TRACKING_TABLE,
     TrackingConflictError,
+    ViewCursor,
     ViewStore,
     ViewStoreUnavailableError,
     create_tracking_table,
@@ -36,6 +39,8 @@ from projections.store import (
     read_position,
     read_positions,
     serialize_ddl,
+    set_position,
+    swap_in,
     write_position,
 )
 
@@ -130,6 +135,7 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         batch_size: int = 1000,
         poll_interval: float = 0.25,
+        locks: ProjectionLocks | None = None,
     ) -> None:
         names = [projection.name for projection in projections]
         if not names:
@@ -143,6 +149,8 @@ class ProjectionRunner:
         self.projections: tuple[Projection, ...] = tuple(projections)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.locks = locks
+        """When given, ``run`` applies events only to the projections whose lock it holds."""
         self._by_name = {projection.name: projection for projection in self.projections}
         self._is_set_up = False
         # One batch at a time per runner: run() in a thread, catch_up() and rebuild()
@@ -169,17 +177,20 @@ class ProjectionRunner:
                 projection.create_tables(cur)
         self._is_set_up = True
 
-    def catch_up(self, stop: threading.Event | None = None) -> int:
+    def catch_up(
+        self, stop: threading.Event | None = None, only: frozenset[str] | None = None
+    ) -> int:
         """Apply every event not yet applied; returns how many events were read and applied.
 
-        A batch shared by several projections counts once.
+        A batch shared by several projections counts once. ``only`` limits the work to the
+        projections of those names.
         """
         self.setup()
         total = 0
         while stop is None or not stop.is_set():
             try:
                 with self._work_lock:
-                    applied = self._step()
+                    applied = self._step(only)
             except TrackingConflictError:
                 # Another runner committed this batch first; its work stands.
                 log.info("projection batch already applied by another runner; re-reading")
@@ -191,10 +202,14 @@ class ProjectionRunner:
             log.info("projections caught up: %d events, positions %s", total, self._known)
         return total
 
-    def _step(self) -> int:
+    def _step(self, only: frozenset[str] | None = None) -> int:
         positions = self._read_positions()
-        start = min(positions.values())
-        group = [p for p in self.projections if positions[p.name] == start]
+        active = {name: at for name, at in positions.items() if only is None or name in only}
+        if not active:
+            self._publish(positions)
+            return 0
+        start = min(active.values())
+        group = [p for p in self.projections if active.get(p.name) == start]
         notifications = self.source.recorder.select_notifications(
             start=start + 1, limit=self.batch_size
         )
@@ -207,7 +222,7 @@ class ProjectionRunner:
         with self.store.transaction() as cur:
             for projection in group:
                 # Tracking first: a rival runner then blocks here, before doing any work.
-                write_position(cur, projection.name, last)
+                write_position(cur, projection.name, last, previous=start)
                 projection.process(cur, events)
         positions.update({projection.name: last for projection in group})
         self._publish(positions)
@@ -252,7 +267,12 @@ class ProjectionRunner:
                         # LISTEN before catching up, so nothing committed after the
                         # catch-up's last read goes unnoticed.
                         listener.ensure()
-                    self.catch_up(stop)
+                    only = None
+                    if self.locks is not None:
+                        # Checked every round: a process that stood by takes over the
+                        # projections of one that went away.
+                        only = self.locks.try_acquire(self._by_name)
+                    self.catch_up(stop, only)
                     if failures:
                         log.info("projection runner recovered after %d failures", failures)
                     failures = 0
@@ -273,6 +293,8 @@ class ProjectionRunner:
         finally:
             if listener is not None:
                 listener.close()
+            if self.locks is not None:
+                self.locks.release()
 
     def _idle(self, stop: threading.Event, listener: _Listener | None) -> None:
         """Wait for a notification, ``poll_interval`` or ``stop``, whichever comes first."""
@@ -358,20 +380,63 @@ class ProjectionRunner:
     # --- Rebuilding --------------------------------------------------------------------------
 
     def rebuild(self, name: str) -> int:
-        """Empty projection ``name`` and project it again from the first event.
+        """Project ``name`` again from the first event, into fresh tables swapped in at the end.
 
-        Returns the number of events read while catching up again.
+        Readers keep the old view until the new one is complete; the swap, with the
+        events that arrived during the rebuild, is one transaction. Returns the number of
+        events read into the new tables.
         """
         projection = self._projection(name)
         self.setup()
-        with self._work_lock:
-            with self.store.transaction() as cur:
-                projection.reset(cur)
-                delete_position(cur, name)
-            with self._changed:
-                self._known[name] = 0
-            log.info("projection %s reset; rebuilding", name)
-        return self.catch_up()
+        building = projection.building()
+        track = building.name + BUILDING_SUFFIX
+        with self.store.transaction() as cur:
+            serialize_ddl(cur)
+            # Leftovers of an interrupted rebuild are discarded: it starts from zero.
+            building.drop_tables(cur)
+            delete_position(cur, track)
+            building.create_tables(cur)
+        log.info("projection %s: rebuilding into fresh tables", name)
+        total = 0
+        while batch := self._fill(building, track):
+            total += batch
+        with self._work_lock, self.store.transaction() as cur:
+            # Holding the live tracking row keeps another runner of the live view waiting
+            # until the swap is done; it then continues from the new position.
+            cur.execute(
+                f"SELECT position FROM {TRACKING_TABLE} WHERE projection = %s"
+                + (" FOR UPDATE" if cur.dialect == "postgres" else ""),
+                (name,),
+            )
+            while batch := self._fill(building, track, cur):
+                total += batch
+            position = read_position(cur, track)
+            for built, live in zip(building.tables, projection.tables, strict=True):
+                swap_in(cur, built, live)
+            set_position(cur, name, position)
+            delete_position(cur, track)
+        with self._changed:
+            self._known[name] = position
+            self._changed.notify_all()
+        log.info("projection %s rebuilt from %d events and swapped in", name, total)
+        return total
+
+    def _fill(self, building: Projection, track: str, cur: ViewCursor | None = None) -> int:
+        """Apply the next batch to a projection being rebuilt; 0 when it is up to date."""
+        if cur is None:
+            with self.store.transaction() as own:
+                return self._fill(building, track, own)
+        start = read_position(cur, track)
+        notifications = self.source.recorder.select_notifications(
+            start=start + 1, limit=self.batch_size
+        )
+        if not notifications:
+            return 0
+        mapper = self.source.mapper
+        events: list[PositionedEvent] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+        write_position(cur, track, notifications[-1].id, previous=start)
+        building.process(cur, events)
+        return len(events)
 
     def _projection(self, name: str) -> Projection:
         try:

@@ -417,23 +417,84 @@ def read_positions(cur: ViewCursor) -> dict[str, int]:
     return {str(row["projection"]): int(row["position"]) for row in rows}
 
 
-def write_position(cur: ViewCursor, projection: str, position: int) -> None:
+def write_position(
+    cur: ViewCursor, projection: str, position: int, *, previous: int | None = None
+) -> None:
     """Move ``projection`` forward to ``position``, in the caller's transaction.
 
-    Raises ``TrackingConflictError`` when the stored position is already at or past it
-    (a second runner got there first); rolling back then undoes this batch's view
+    With ``previous``, the move only happens from exactly that position (compare and
+    set): a batch read from ``previous`` must not land on a view that a rebuild swapped
+    in at another position meanwhile. Without it, any lower position may move forward.
+
+    Raises ``TrackingConflictError`` when the stored position is not as expected (a second
+    runner, or a rebuild, got there first); rolling back then undoes this batch's view
     changes, which is what makes each event apply exactly once.
     """
+    condition = (
+        f"{TRACKING_TABLE}.position < EXCLUDED.position"
+        if previous is None
+        else f"{TRACKING_TABLE}.position = %s"
+    )
+    params: tuple[Any, ...] = (projection, position)
+    if previous is not None:
+        params += (previous,)
     cur.execute(
         f"INSERT INTO {TRACKING_TABLE} (projection, position) VALUES (%s, %s) "
-        "ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position "
-        f"WHERE {TRACKING_TABLE}.position < EXCLUDED.position",
-        (projection, position),
+        f"ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position WHERE {condition}",
+        params,
     )
     if cur.rowcount != 1:
-        raise TrackingConflictError(f"{projection} is already at or past position {position}")
+        raise TrackingConflictError(f"{projection} is not where this batch started")
+
+
+def set_position(cur: ViewCursor, projection: str, position: int) -> None:
+    """Put ``projection`` at ``position``, whatever it was (a rebuild swapping its tables in)."""
+    cur.execute(
+        f"INSERT INTO {TRACKING_TABLE} (projection, position) VALUES (%s, %s) "
+        "ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position",
+        (projection, position),
+    )
 
 
 def delete_position(cur: ViewCursor, projection: str) -> None:
     """Forget ``projection``'s position (it starts again from the beginning)."""
     cur.execute(f"DELETE FROM {TRACKING_TABLE} WHERE projection = %s", (projection,))
+
+
+def swap_in(cur: ViewCursor, built: str, live: str) -> None:
+    """Replace table ``live`` by table ``built`` (and rename ``built``'s indexes with it).
+
+    Runs in the caller's transaction: both dialects have transactional DDL, so readers
+    see the old table or the new one, never neither. Index names start with their table's
+    name (a projection convention), which is how they are found and renamed.
+    """
+    built_q, live_q = quote_identifier(built), quote_identifier(live)
+    cur.execute(f"DROP TABLE IF EXISTS {live_q}")
+    cur.execute(f"ALTER TABLE {built_q} RENAME TO {live_q}")
+    if cur.dialect == "postgres":
+        rows = cur.execute(
+            "SELECT indexname FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND tablename = %s",
+            (live,),
+        ).fetchall()
+        for row in rows:
+            name = str(row["indexname"])
+            if name.startswith(built):
+                renamed = live + name[len(built) :]
+                cur.execute(
+                    f"ALTER INDEX {quote_identifier(name)} RENAME TO {quote_identifier(renamed)}"
+                )
+        return
+    # SQLite cannot rename an index: recreate it under its new name (its SQL already
+    # names the renamed table). Automatic indexes (primary keys) follow the table.
+    rows = cur.execute(
+        "SELECT name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+        (live,),
+    ).fetchall()
+    for row in rows:
+        name, ddl = str(row["name"]), str(row["sql"])
+        if name.startswith(built):
+            renamed = live + name[len(built) :]
+            cur.execute(f"DROP INDEX {quote_identifier(name)}")
+            cur.execute(ddl.replace(name, renamed, 1))

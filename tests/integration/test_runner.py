@@ -16,6 +16,7 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from infra.locks import FileProjectionLocks, PostgresProjectionLocks, ProjectionLocks
 from infra.runner import ProjectionRunner, notify_channel
 from projections.base import PositionedEvent, Projection
 from projections.store import ViewCursor, ViewStore
@@ -277,6 +278,108 @@ def test_rebuild_gives_the_same_view(harness: Harness) -> None:
 
     assert harness.counts() == before
     assert runner.position("events_per_originator") == position
+
+
+class WatchesTheLiveView(EventsPerOriginator):
+    """While rebuilding (writing suffixed tables), records what readers of the live table see."""
+
+    def __init__(self, harness: Harness) -> None:
+        super().__init__()
+        self.harness = harness
+        self.seen_while_building: list[dict[str, int]] = []
+
+    def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
+        if self.suffix:
+            self.seen_while_building.append(self.harness.counts())
+        super().process(cur, events)
+
+
+def _index_names(harness: Harness, table: str) -> set[str]:
+    with harness.store.transaction(readonly=True) as cur:
+        if cur.dialect == "postgres":
+            rows = cur.execute(
+                "SELECT indexname AS name FROM pg_indexes WHERE tablename = %s", (table,)
+            ).fetchall()
+        else:
+            rows = cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s",
+                (table,),
+            ).fetchall()
+    return {str(row["name"]) for row in rows}
+
+
+def test_readers_see_the_old_view_until_the_rebuilt_one_is_swapped_in(
+    harness: Harness,
+) -> None:
+    expected = harness.record(tallies=3, marks=3)  # 12 events
+    projection = WatchesTheLiveView(harness)
+    runner = harness.runner(projection, batch_size=5)
+    runner.catch_up()
+    indexes_before = _index_names(harness, "events_per_originator")
+
+    assert runner.rebuild("events_per_originator") == 12
+
+    # Three batches were written into the new tables; readers saw the full old view each time.
+    assert projection.seen_while_building == [expected] * 3
+    assert harness.counts() == expected
+    assert _index_names(harness, "events_per_originator") == indexes_before
+    # A second rebuild finds no leftovers in its way.
+    assert runner.rebuild("events_per_originator") == 12
+    assert harness.counts() == expected
+
+
+def test_events_recorded_during_a_rebuild_are_in_the_swapped_in_view(harness: Harness) -> None:
+    harness.record(tallies=2, marks=1)
+    runner = harness.runner(batch_size=2)
+    runner.catch_up()
+    late: dict[str, int] = {}
+
+    class RecordsMidway(EventsPerOriginator):
+        def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
+            if self.suffix and not late:
+                late.update(harness.record(tallies=1, marks=4))
+            super().process(cur, events)
+
+    rebuilding = RecordsMidway()
+    runner = harness.runner(rebuilding, batch_size=2)
+    runner.rebuild("events_per_originator")
+
+    assert set(late) <= set(harness.counts())
+    assert harness.counts()[next(iter(late))] == 5
+    assert runner.position("events_per_originator") == harness.last_position()
+
+
+def _locks(harness: Harness) -> ProjectionLocks:
+    if harness.backend.database_url is None:
+        return FileProjectionLocks(harness.backend.data_dir)
+    return PostgresProjectionLocks(harness.backend.database_url)
+
+
+def test_one_runner_per_projection_and_a_stand_by_takes_over(harness: Harness) -> None:
+    first, second = EventsPerOriginator(), EventsPerOriginator()
+    runners = [
+        ProjectionRunner(harness.app, harness.store, [p], poll_interval=0.05, locks=_locks(harness))
+        for p in (first, second)
+    ]
+    harness.runners.extend(runners)
+    runners[0].start_in_thread()
+    expected = harness.record(tallies=2, marks=2)
+    assert runners[0].wait_for(harness.last_position(), timeout=10)
+    runners[1].start_in_thread()
+    expected |= harness.record(tallies=2, marks=2)
+    assert runners[1].wait_for(harness.last_position(), timeout=10)
+    time.sleep(0.2)  # rounds in which the stand-by tries (and fails) to take the lock
+    assert second.batch_sizes == []
+
+    runners[0].stop()  # its lock goes with it
+    expected |= harness.record(tallies=1, marks=1)
+    assert runners[1].wait_for(harness.last_position(), timeout=10)
+    deadline = time.monotonic() + 10
+    while sum(second.batch_sizes) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert sum(second.batch_sizes) == 2
+    assert harness.counts() == expected
 
 
 def test_rebuild_of_an_unknown_projection_is_refused(harness: Harness) -> None:
