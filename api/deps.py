@@ -8,12 +8,14 @@ structurally, so ``api`` never imports ``infra``. Routes receive the caller thro
 from __future__ import annotations
 
 from typing import Annotated, Protocol, cast
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import AuthenticationError, AuthSettings, Principal, principal_from_token
-from domain.application import Clock, IdempotentOutcome, Overgang
+from domain.application import Clock, CommandContext, CommandResult, IdempotentOutcome, Overgang
+from domain.vocabulary import ErasureRequester
 from projections.store import ViewStore
 
 
@@ -48,6 +50,17 @@ class ApiServices(Protocol):
 
     def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
         """What a command recorded under the (caller-scoped) idempotency ``key``, if any."""
+        ...
+
+    def erase_person(
+        self,
+        young_person_id: UUID,
+        requested_by: ErasureRequester,
+        legal_basis: str,
+        ctx: CommandContext,
+    ) -> CommandResult:
+        """Erase the young person's personal data: shred their key, record the erasure,
+        purge snapshots and read models. ``PersonalDataErasedError`` if already erased."""
         ...
 
 

@@ -17,6 +17,7 @@ Usage: python bench/record_contact.py [--url postgresql://postgres@127.0.0.1:543
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -202,6 +203,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent callers")
     args = parser.parse_args()
     n, clients = args.commands, args.clients
+    # PostgreSQL settings refuse to start without a master key; the API process started
+    # below inherits this one, so both unwrap the same data keys.
+    os.environ.setdefault("OVERGANG_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
 
     with fresh_database(args.url) as url:
         settings = Settings(database_url=url)

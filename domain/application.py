@@ -714,6 +714,20 @@ class Overgang(Application[UUID]):
             lambda c, p, s: c.take_case(p, over_limit_reason, s),
         )
 
+    def record_subject_access_export(
+        self,
+        young_person_id: UUID,
+        export_format: str,
+        format_version: int,
+        ctx: CommandContext,
+    ) -> CommandResult:
+        """Record that the young person's data was exported to them (GDPR art. 15)."""
+        return self._on_person(
+            young_person_id,
+            ctx,
+            lambda p, s: p.record_subject_access_export(export_format, format_version, s),
+        )
+
     def erase_personal_data(
         self,
         young_person_id: UUID,

@@ -486,6 +486,22 @@ class YoungPerson(RecordingAggregate):
             raise CaseNotClosedError(f"the case of young person {self.id} is not closed")
         self._record(ev.CaseReopened, stamp, reason=reason)
 
+    def record_subject_access_export(
+        self, export_format: str, format_version: int, stamp: Stamp
+    ) -> None:
+        # A young person may see what is held about them at any stage, also after closing;
+        # after erasure there is nothing left to export (_record refuses).
+        if not export_format.strip():
+            raise InvalidValueError("an export must name its format")
+        if format_version < 1:
+            raise InvalidValueError("an export's format version starts at 1")
+        self._record(
+            ev.SubjectAccessExported,
+            stamp,
+            export_format=export_format,
+            format_version=format_version,
+        )
+
     def erase_personal_data(
         self, requested_by: ErasureRequester, legal_basis: str, stamp: Stamp
     ) -> None:

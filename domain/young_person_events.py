@@ -519,6 +519,18 @@ class CaseReopened(YoungPersonEvent):
         person.status = CaseStatus.ENROLLED
 
 
+class SubjectAccessExported(YoungPersonEvent):
+    """Everything held about the young person was exported to them (a subject access request).
+
+    Records that the export happened, in which format, never what it contained.
+    """
+
+    export_format: str
+    format_version: int
+
+    NON_IDENTIFYING = frozenset({"export_format"})
+
+
 class PersonalDataErased(YoungPersonEvent):
     """The young person's personal data was erased; nothing may follow this fact."""
 

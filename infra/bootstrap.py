@@ -12,13 +12,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
 
-from domain.application import Clock, IdempotentOutcome, Overgang
+from domain.application import Clock, CommandContext, CommandResult, IdempotentOutcome, Overgang
+from domain.vocabulary import ErasureRequester
+from infra.erasure import erase_person
+from infra.keys import DataKeyStore, load_master_keys, open_data_key_store
 from infra.locks import FileProjectionLocks, PostgresProjectionLocks, ProjectionLocks
+from infra.personal_mapper import PERSONAL_MAPPER_TOPIC, use_data_keys
 from infra.runner import ProjectionRunner
 from infra.settings import Settings
 from projections.base import Projection
+from projections.caseload import CaseloadProjection
+from projections.institutions import InstitutionsProjection
+from projections.plan import PlanProjection
+from projections.referral_queue import ReferralQueueProjection
+from projections.retention import RetentionProjection
+from projections.risk_flags import RiskFlagsProjection
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from projections.timeline import TimelineProjection
+from projections.transitions import TransitionsProjection
 
 
 def system_clock() -> datetime:
@@ -36,19 +47,42 @@ class Services:
     views: ViewStore
     projections: ProjectionRunner
     clock: Clock
+    # Each young person's data key: shred it to erase their personal data.
+    keys: DataKeyStore
 
     def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
         recorder: OutcomeFinder = self.app.recorder  # type: ignore[assignment]
         return recorder.find_outcome(key)
 
+    def erase_person(
+        self,
+        young_person_id: UUID,
+        requested_by: ErasureRequester,
+        legal_basis: str,
+        ctx: CommandContext,
+    ) -> CommandResult:
+        """Erase the young person's personal data everywhere (see ``infra.erasure``)."""
+        return erase_person(self, young_person_id, requested_by, legal_basis, ctx)
+
     def close(self) -> None:
         self.projections.stop()
         self.views.close()
         self.app.close()
+        self.keys.close()
 
 
 def all_projections() -> list[Projection]:
-    return [TimelineProjection()]
+    """Every read model, each with its own tracking position."""
+    return [
+        TimelineProjection(),
+        CaseloadProjection(),
+        RiskFlagsProjection(),
+        ReferralQueueProjection(),
+        PlanProjection(),
+        TransitionsProjection(),
+        InstitutionsProjection(),
+        RetentionProjection(),
+    ]
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -56,6 +90,8 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     env = {
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         "CREATE_TABLE": "y",
+        # Personal fields encrypted per young person; see infra/personal_mapper.py.
+        "MAPPER_TOPIC": PERSONAL_MAPPER_TOPIC,
     }
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +141,9 @@ def build_services(
     clock: Clock = system_clock,
     new_id: Callable[[], UUID] = uuid4,
 ) -> Services:
+    # First, before anything is opened: without a master key (outside embedded
+    # development) the process refuses to start.
+    master_keys = load_master_keys(settings)
     app = Overgang(
         clock,
         env=event_store_env(settings),
@@ -112,6 +151,12 @@ def build_services(
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         snapshot_interval=settings.snapshot_interval,
     )
+    try:
+        keys = open_data_key_store(settings, master_keys, clock=clock)
+    except BaseException:
+        app.close()
+        raise
+    use_data_keys(app, keys)
     views = build_view_store(settings)
     runner = ProjectionRunner(
         app,
@@ -125,4 +170,6 @@ def build_services(
     # Create the read models' tables now, so a query served before the first catch-up
     # finds them empty rather than missing.
     runner.setup()
-    return Services(settings=settings, app=app, views=views, projections=runner, clock=clock)
+    return Services(
+        settings=settings, app=app, views=views, projections=runner, clock=clock, keys=keys
+    )

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from datetime import timedelta
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
 
-from domain.actors import Role
+from domain.actors import Actor, Role
+from domain.application import CommandContext
+from domain.errors import DomainError
+from domain.vocabulary import ErasureRequester
 from infra.bootstrap import Services, build_services
+from infra.keys import KeyConfigurationError, load_master_keys, open_data_key_store
 from infra.settings import Settings
+from infra.simulate import DEMO_MONTHS, DEMO_SEED, DEMO_YOUTH, SimulationProgress, simulate
 
 log = logging.getLogger("overgang")
 
 TOKEN_ROLES = [role.value for role in Role if role is not Role.SYSTEM]
+
+CLI_ACTOR = Actor(id="overgang-cli", role=Role.ADMIN)
+"""Who records what an administrator does with the command line."""
+
+DEFAULT_ERASURE_BASIS = "GDPR art. 17 (right to erasure)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +61,59 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--institution")
     token.add_argument("--hours", type=float, default=12.0, help="validity in hours")
 
-    commands.add_parser("demo", help="load the demo data set if the event log is empty")
+    erase = commands.add_parser("erase", help="erase a young person's personal data for good")
+    erase.add_argument("young_person_id", metavar="ID", type=UUID)
+    erase.add_argument(
+        "--requested-by",
+        choices=[requester.value for requester in ErasureRequester],
+        default=ErasureRequester.YOUNG_PERSON.value,
+    )
+    erase.add_argument("--legal-basis", default=DEFAULT_ERASURE_BASIS)
+
+    retention = commands.add_parser("retention", help="apply the retention policy")
+    retention_verbs = retention.add_subparsers(dest="verb", required=True)
+    retention_erase = retention_verbs.add_parser(
+        "erase", help="erase everyone whose case closed more than N years ago"
+    )
+    retention_erase.add_argument(
+        "--years", type=int, default=None, help="default: OVERGANG_RETENTION_YEARS or 5"
+    )
+
+    demo = commands.add_parser(
+        "demo", help="load the demo data set (a simulated team) if the event log is empty"
+    )
+    demo.add_argument("--youth", type=_at_least_one, default=DEMO_YOUTH, help=argparse.SUPPRESS)
+    demo.add_argument("--months", type=_at_least_one, default=DEMO_MONTHS, help=argparse.SUPPRESS)
+
+    simulation = commands.add_parser(
+        "simulate",
+        help="write realistic synthetic histories into an empty event log "
+        "(deterministic with --seed and --now); the last output line is JSON",
+    )
+    simulation.add_argument(
+        "--youth",
+        type=_at_least_one,
+        default=DEMO_YOUTH,
+        help="young people followed at a time, one counsellor per 18 (default: %(default)s)",
+    )
+    simulation.add_argument(
+        "--months", type=_at_least_one, default=DEMO_MONTHS, help="default: %(default)s"
+    )
+    simulation.add_argument("--seed", type=int, default=DEMO_SEED, help="default: %(default)s")
+    simulation.add_argument(
+        "--now",
+        type=_aware_datetime,
+        default=None,
+        help="when the history ends, ISO 8601 with a time zone (default: now)",
+    )
+
+    keys = commands.add_parser("keys", help="the master key that wraps the data keys")
+    key_verbs = keys.add_subparsers(dest="verb", required=True)
+    key_verbs.add_parser(
+        "rotate",
+        help="re-wrap every data key with OVERGANG_MASTER_KEY (events are not touched); "
+        "old keys must be in OVERGANG_PREVIOUS_MASTER_KEYS until this has run",
+    )
     return parser
 
 
@@ -58,18 +123,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "token":
         return _token(settings, args)
-    services = build_services(settings)
+    if args.command == "keys":
+        return _rotate_master_key(settings)
+    try:
+        services = build_services(settings)
+    except KeyConfigurationError as error:
+        log.error("not starting: %s", error)
+        return 2
     try:
         if args.command == "serve":
             return _serve(services, args)
         if args.command == "projections":
             return _projections(services, args)
         if args.command == "demo":
-            _load_demo(services)
+            _load_demo(services, youth=args.youth, months=args.months)
             return 0
+        if args.command == "simulate":
+            return _simulate(services, args)
+        if args.command == "erase":
+            return _erase(services, args)
+        if args.command == "retention":
+            return _apply_retention(services, args)
     finally:
         services.close()
     return 2
+
+
+def _rotate_master_key(settings: Settings) -> int:
+    # Only the key store: rotating needs neither the application nor the read models.
+    try:
+        keys = open_data_key_store(settings, load_master_keys(settings))
+        try:
+            count = keys.rotate_master_key()
+        finally:
+            keys.close()
+    except KeyConfigurationError as error:
+        log.error("master key not rotated: %s", error)
+        return 2
+    log.info("re-wrapped %d data keys with master key %s", count, keys.current_master_key_id)
+    return 0
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
@@ -88,14 +180,90 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_demo(services: Services) -> None:
-    from infra.demo import load_demo
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
+
+def _aware_datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not an ISO 8601 date and time") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError("needs a time zone, e.g. 2025-06-02T12:00:00+00:00")
+    return moment
+
+
+def _progress_on_stderr() -> Callable[[SimulationProgress], None]:
+    """A line on stderr every few seconds, so stdout carries only the JSON summary."""
+    began = time.monotonic()
+    last_shown: float | None = None
+
+    def show(progress: SimulationProgress) -> None:
+        nonlocal last_shown
+        now = time.monotonic()
+        done = progress.week == progress.weeks
+        if not done and last_shown is not None and now - last_shown < 5:
+            return
+        last_shown = now
+        rate = progress.events / max(now - began, 1e-9)
+        print(
+            f"simulate: week {progress.week}/{progress.weeks}, "
+            f"{progress.events:,} events ({rate:,.0f}/s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _simulate(services: Services, args: argparse.Namespace) -> int:
+    if services.app.recorder.max_notification_id():
+        # A simulation is a whole world (teams, institutions, their histories); mixed
+        # into another one, or run twice with one seed, it would make no sense.
+        log.error("event log is not empty: simulate writes into an empty event log only")
+        return 1
+    now = args.now or services.clock()
+    if now > services.clock():
+        log.error("--now lies in the future: a history ends now or earlier")
+        return 2
+    summary = simulate(
+        services.app,
+        youth=args.youth,
+        months=args.months,
+        seed=args.seed,
+        now=now,
+        progress=_progress_on_stderr(),
+    )
+    print(summary.to_json(), flush=True)
+    return 0
+
+
+def _load_demo(services: Services, *, youth: int = DEMO_YOUTH, months: int = DEMO_MONTHS) -> None:
+    """A team of five counsellors and two years of its work, simulated (see
+    ``infra.simulate``), unless the event log already holds something."""
     if services.app.recorder.max_notification_id():
         log.info("event log is not empty: demo data not loaded")
         return
-    summary = load_demo(services.app)
-    log.info("demo loaded: %s", summary)
+    summary = simulate(
+        services.app,
+        youth=youth,
+        months=months,
+        seed=DEMO_SEED,
+        now=services.clock(),
+        progress=_progress_on_stderr(),
+    )
+    log.info(
+        "demo loaded: %d counsellors in %d team(s), %d institutions, %d young people, %d events",
+        len(summary.counsellors),
+        len(summary.teams),
+        len(summary.institutions),
+        summary.young_people,
+        summary.events,
+    )
 
 
 def _serve(services: Services, args: argparse.Namespace) -> int:
@@ -132,6 +300,37 @@ def _projections(services: Services, args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     runner.run(stop)
     return 0
+
+
+def _erase(services: Services, args: argparse.Namespace) -> int:
+    from infra.erasure import erase_person
+
+    try:
+        result = erase_person(
+            services,
+            args.young_person_id,
+            ErasureRequester(args.requested_by),
+            args.legal_basis,
+            CommandContext(actor=CLI_ACTOR),
+        )
+    except DomainError as error:
+        # Messages name ids and rules only, never personal data.
+        print(json.dumps({"error": error.code, "message": error.message}), file=sys.stderr)
+        return 1
+    print(json.dumps({"erased": str(args.young_person_id), "position": result.position}))
+    return 0
+
+
+def _apply_retention(services: Services, args: argparse.Namespace) -> int:
+    from infra.erasure import erase_after_retention
+
+    years = args.years if args.years is not None else services.settings.retention_years
+    if years < 1:
+        print(json.dumps({"error": "invalid_value", "message": "--years must be at least 1"}))
+        return 2
+    run = erase_after_retention(services, years)
+    print(json.dumps({"erased": run.erased, "failed": run.failed}))
+    return 0 if run.failed == 0 else 1
 
 
 if __name__ == "__main__":

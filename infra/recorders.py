@@ -5,6 +5,10 @@ the first attempt's answer was lost in a failure. So the key, the ids the comman
 with and the position it wrote are inserted in the very transaction that inserts its events:
 either both are committed or neither is. A second insert of the same key violates the
 primary key and rolls back the retry's events as a whole.
+
+On SQLite every connection to the event store also has ``secure_delete`` on: what is
+deleted from the file (a snapshot, a data key in the same file) is overwritten, not left
+readable in free pages.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+)
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -35,7 +45,38 @@ def _decode_outcome(fingerprint: str, ids: str, position: int) -> IdempotentOutc
     return IdempotentOutcome(fingerprint=fingerprint, ids=decoded, position=position)
 
 
+def _secure_delete_on(connection: SQLiteConnection) -> None:
+    connection.cursor().execute("PRAGMA secure_delete = ON")
+
+
+def require_secure_delete(pool: SQLiteConnectionPool) -> None:
+    """Turn ``secure_delete`` on for every connection ``pool`` has and will make.
+
+    eventsourcing opens its SQLite connections in the pool's ``_create_connection`` and
+    offers no hook, so that method is wrapped, on this one pool. The pool is shared by
+    every recorder of the factory (events and snapshots alike).
+    """
+    if getattr(pool, "_overgang_secure_delete", False):
+        return
+    create_connection = pool._create_connection
+
+    def create_secure_connection() -> SQLiteConnection:
+        connection = create_connection()
+        _secure_delete_on(connection)
+        return connection
+
+    setattr(pool, "_create_connection", create_secure_connection)  # noqa: B010
+    # Normally there are none yet: the recorder is built before anything is read.
+    for idle in list(pool._pool):
+        _secure_delete_on(idle)
+    setattr(pool, "_overgang_secure_delete", True)  # noqa: B010
+
+
 class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        require_secure_delete(datastore.pool)
+        super().__init__(datastore, events_table_name=events_table_name)
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),

@@ -216,6 +216,10 @@ class SQLiteViewStore(ViewStore):
         # With WAL, NORMAL never corrupts; a power cut may lose the last commits, and
         # views with their tracking rows are rebuilt from the event log anyway.
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Erased personal data must not linger in freed pages: deleted and overwritten
+        # content is zeroed. (The write-ahead log is emptied after an erasure by a
+        # checkpoint; see infra.erasure.)
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     def _acquire(self) -> sqlite3.Connection:
@@ -394,6 +398,27 @@ def serialize_ddl(cur: ViewCursor) -> None:
     """
     if cur.dialect == "postgres":
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x0FE76A46,))
+
+
+def add_column_if_missing(cur: ViewCursor, table: str, column: str, definition: str) -> None:
+    """Add ``column`` to an existing ``table`` that was created before it was introduced.
+
+    Projections create their tables with ``CREATE TABLE IF NOT EXISTS``, which leaves an
+    older table as it was; this brings it up to date (idempotently, in both dialects).
+    """
+    # Look before altering: ALTER TABLE locks the table even when there is nothing to do.
+    if cur.dialect == "postgres":
+        probe = (
+            "SELECT 1 AS present FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s"
+        )
+    else:
+        probe = "SELECT 1 AS present FROM pragma_table_info(%s) WHERE name = %s"
+    if cur.execute(probe, (table, column)).fetchone() is None:
+        cur.execute(
+            f"ALTER TABLE {quote_identifier(table)} "
+            f"ADD COLUMN {quote_identifier(column)} {definition}"
+        )
 
 
 def create_tracking_table(cur: ViewCursor) -> None:

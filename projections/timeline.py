@@ -7,6 +7,12 @@ as JSON. Counsellor and Institution events are not part of anyone's timeline.
 Summaries are built from closed vocabularies, dates and numbers only, never from free text
 or names (those stay in ``details``), so a summary is safe to show in a list and stays
 meaningful once personal data has been erased.
+
+On ``PersonalDataErased`` every row of the young person keeps its time, type, actor and
+summary (so statistics and the fact that a contact happened survive), while each event
+type's personal fields are set to null in ``details`` and the row is marked
+``personal_data_erased``. A rebuild after the person's key was shredded reads those fields
+as None and reaches the same rows.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+from domain import young_person_events
 from domain.actors import Actor
 from domain.vocabulary import (
     AppealOutcome,
@@ -64,6 +71,7 @@ from domain.young_person_events import (
     ReferralReviewed,
     Referred,
     SanctionDecided,
+    SubjectAccessExported,
     TransitionAbandoned,
     TransitionCompleted,
     TransitionStarted,
@@ -74,9 +82,10 @@ from domain.young_person_events import (
 )
 from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_utc
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, add_column_if_missing
 
 TABLE = "timeline_entries"
+ERASED_COLUMN = "personal_data_erased"
 
 _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp", "occurred_at", "actor"}
@@ -103,9 +112,48 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def event_fields(event: DomainEvent) -> dict[str, Any]:
+    """The event's own fields in JSON-ready form (without the envelope: ids, times, actor)."""
+    return {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+
+
 def details_json(event: DomainEvent) -> str:
-    fields = {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+    return _dumps(event_fields(event))
+
+
+def _dumps(fields: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _personal_fields_by_type() -> dict[str, frozenset[str]]:
+    """Each young person event type's name, with the names of its personal fields."""
+    found: dict[str, frozenset[str]] = {}
+    pending: list[type[YoungPersonEvent]] = [YoungPersonEvent]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub.__module__ == young_person_events.__name__:
+                found[sub.__name__] = sub.PERSONAL
+                pending.append(sub)
+    return found
+
+
+PERSONAL_FIELDS_BY_TYPE = _personal_fields_by_type()
+
+
+def erased_details(event_type: str, details: str) -> str:
+    """``details`` with the personal fields of ``event_type`` set to null.
+
+    A type that is not (or no longer) known has every field nulled: without its
+    declaration nothing in it can be shown to be non-identifying.
+    """
+    fields: dict[str, Any] = json.loads(details)
+    personal = PERSONAL_FIELDS_BY_TYPE.get(event_type)
+    return _dumps(
+        {
+            name: None if personal is None or name in personal else value
+            for name, value in fields.items()
+        }
+    )
 
 
 # --- words for the vocabularies ------------------------------------------------------------
@@ -206,37 +254,68 @@ class TimelineProjection(Projection):
             "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
             "event_type TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, "
             "summary TEXT NOT NULL, details TEXT NOT NULL, "
+            f"{ERASED_COLUMN} INTEGER NOT NULL DEFAULT 0, "
             "PRIMARY KEY (young_person_id, position))"
         )
+        # Views created before erasure was purged here lack the marker column.
+        add_column_if_missing(cur, table, ERASED_COLUMN, "INTEGER NOT NULL DEFAULT 0")
         cur.execute(
             f"CREATE INDEX IF NOT EXISTS {table}_by_time "
             f"ON {table} (young_person_id, occurred_at, position)"
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        rows = [row for position, event in events if (row := self.row(position, event)) is not None]
-        if rows:
-            # A re-applied event (rebuild over an unemptied table) renders the same row, so
-            # replacing it keeps the view a function of the event log.
-            cur.executemany(
-                f"INSERT INTO {self.table(TABLE)} (young_person_id, position, occurred_at, "
-                "recorded_at, "
-                "event_type, actor_id, actor_role, summary, details) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (young_person_id, position) DO UPDATE SET "
-                "occurred_at = EXCLUDED.occurred_at, recorded_at = EXCLUDED.recorded_at, "
-                "event_type = EXCLUDED.event_type, actor_id = EXCLUDED.actor_id, "
-                "actor_role = EXCLUDED.actor_role, summary = EXCLUDED.summary, "
-                "details = EXCLUDED.details",
-                rows,
-            )
+        rows: list[tuple[Any, ...]] = []
+        for position, event in events:
+            row = self.row(position, event)
+            if row is not None:
+                rows.append(row)
+            if isinstance(event, PersonalDataErased):
+                # The person's rows of this batch must be in the table before the purge.
+                self._insert(cur, rows)
+                rows = []
+                self._erase(cur, event.originator_id.hex)
+        self._insert(cur, rows)
+
+    def _insert(self, cur: ViewCursor, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        # A re-applied event (rebuild over an unemptied table) renders the same row, so
+        # replacing it keeps the view a function of the event log. The erasure marker is
+        # left as it is: a row once purged never claims to hold personal data again.
+        cur.executemany(
+            f"INSERT INTO {self.table(TABLE)} (young_person_id, position, occurred_at, "
+            "recorded_at, "
+            "event_type, actor_id, actor_role, summary, details) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (young_person_id, position) DO UPDATE SET "
+            "occurred_at = EXCLUDED.occurred_at, recorded_at = EXCLUDED.recorded_at, "
+            "event_type = EXCLUDED.event_type, actor_id = EXCLUDED.actor_id, "
+            "actor_role = EXCLUDED.actor_role, summary = EXCLUDED.summary, "
+            "details = EXCLUDED.details",
+            rows,
+        )
+
+    def _erase(self, cur: ViewCursor, young_person_id: str) -> None:
+        """Null the personal fields of every row of the young person and mark the rows."""
+        table = self.table(TABLE)
+        rows = cur.execute(
+            f"SELECT position, event_type, details FROM {table} WHERE young_person_id = %s",
+            (young_person_id,),
+        ).fetchall()
+        cur.executemany(
+            f"UPDATE {table} SET details = %s, {ERASED_COLUMN} = 1 "
+            "WHERE young_person_id = %s AND position = %s",
+            [
+                (erased_details(r["event_type"], r["details"]), young_person_id, r["position"])
+                for r in rows
+            ],
+        )
 
     def row(self, position: int, event: DomainEvent) -> tuple[Any, ...] | None:
         """The timeline row of ``event``; None for events outside young people's streams."""
         if not isinstance(event, YoungPersonEvent):
             return None
-        # PersonalDataErased is recorded like any other fact for now; purging the person's
-        # rows (and redacting details) comes with crypto-shredding.
         return (
             event.originator_id.hex,
             position,
@@ -418,6 +497,10 @@ class TimelineProjection(Projection):
         return "Case reopened"
 
     @summary.register
+    def _(self, event: SubjectAccessExported) -> str:
+        return "Personal data exported to the young person"
+
+    @summary.register
     def _(self, event: PersonalDataErased) -> str:
         return f"Personal data erased {_ERASURE[event.requested_by]}"
 
@@ -426,7 +509,7 @@ class TimelineProjection(Projection):
 
 _COLUMNS = (
     "young_person_id, position, occurred_at, recorded_at, event_type, actor_id, actor_role, "
-    "summary, details"
+    f"summary, details, {ERASED_COLUMN}"
 )
 
 

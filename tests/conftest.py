@@ -6,6 +6,7 @@ they are skipped with the reason, except when CI=true, where they fail.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,11 @@ hypothesis_settings.register_profile("ci", max_examples=200, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# One master key for the tests and the processes they start: settings for PostgreSQL refuse
+# to start without one. Tests about master keys pass their own to Settings explicitly.
+TEST_MASTER_KEY = base64.b64encode(b"overgang-test-master-key-32bytes").decode()
+os.environ.setdefault("OVERGANG_MASTER_KEY", TEST_MASTER_KEY)
 
 _POSTGRES_FIXTURES = {"pg_admin_url", "pg_url", "pg_module_url", "settings_postgres"}
 

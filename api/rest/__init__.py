@@ -9,6 +9,7 @@ from api.rest import (
     counsellors,
     decisions,
     institutions,
+    personal_data,
     plans,
     referrals,
     signals,
@@ -32,6 +33,7 @@ def api_router() -> APIRouter:
         decisions,
         counsellors,
         institutions,
+        personal_data,
     ):
         router.include_router(resource.router)
     return router

@@ -90,6 +90,10 @@ def reopening(**overrides: Any) -> Json:
     return _with({"reason": "test reason: asked for help again"}, overrides)
 
 
+def erasure(**overrides: Any) -> Json:
+    return _with({"requested_by": "young_person", "legal_basis": "GDPR art. 17"}, overrides)
+
+
 # --- contact --------------------------------------------------------------------------------
 
 
@@ -307,6 +311,7 @@ ROUTES: tuple[Route, ...] = (
     Route("withdraw_consent", f"{_YP}/consent-withdrawals", lambda r: consent()),
     Route("close_case", f"{_YP}/closing", lambda r: closing()),
     Route("reopen_case", f"{_YP}/reopening", lambda r: reopening()),
+    Route("erase_personal_data", f"{_YP}/erasure", lambda r: erasure()),
     Route("record_contact", f"{_YP}/contacts", lambda r: contact()),
     Route("agree_wake_up", f"{_YP}/wake-up-agreement", lambda r: wake_up()),
     Route("end_wake_up", f"{_YP}/wake-up-agreement/end", lambda r: wake_up_end()),

@@ -179,7 +179,13 @@ def test_wrong_method_answers_json_405(sqlite_api: Api) -> None:
 def test_openapi_documents_every_command(sqlite_api: Api) -> None:
     spec = sqlite_api.client.get("/openapi.json").json()
 
-    documented = {path for path in spec["paths"] if path.startswith("/api/v1/")}
+    # Commands are POSTs; reads under /api/v1 (the subject access export) have tests of
+    # their own.
+    documented = {
+        path
+        for path, operations in spec["paths"].items()
+        if path.startswith("/api/v1/") and "post" in operations
+    }
     expected = {route.path for route in ROUTES}
     assert documented == expected
     for path in expected:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
-from api.graphql.context import Context, TimelineKey
-from api.graphql.errors import INVALID_ARGUMENT, graphql_error
 from projections.store import Row
-
-MAX_PAGE = 1000
 
 
 @strawberry.type(description="One fact of a young person's case, rendered for people.")
@@ -29,7 +23,12 @@ class TimelineEntry:
     actor_role: str = strawberry.field(description="In which role they recorded it.")
     summary: str = strawberry.field(description="One line of English; names no one.")
     details: JSON = strawberry.field(
-        description="The fact's fields: enums as values, dates in ISO 8601, ids in hex."
+        description="The fact's fields: enums as values, dates in ISO 8601, ids in hex. "
+        "After erasure the personal fields are null."
+    )
+    personal_data_erased: bool = strawberry.field(
+        description="The young person's personal data was erased: what happened, when and "
+        "by whom remains, the personal fields of `details` are null."
     )
 
     @classmethod
@@ -43,36 +42,5 @@ class TimelineEntry:
             actor_role=row["actor_role"],
             summary=row["summary"],
             details=JSON(json.loads(row["details"])),
+            personal_data_erased=bool(row["personal_data_erased"]),
         )
-
-
-@strawberry.type(description="A young person followed by the team.")
-class YoungPerson:
-    id: strawberry.ID
-    key: strawberry.Private[str]  # the id as the views store it (hex)
-
-    @classmethod
-    def of(cls, young_person_id: UUID) -> YoungPerson:
-        return cls(id=strawberry.ID(str(young_person_id)), key=young_person_id.hex)
-
-    @strawberry.field(
-        description="Every fact of the case in the order it happened (ties: log order)."
-    )
-    async def timeline(
-        self,
-        info: strawberry.Info[Context, None],
-        first: Annotated[
-            int | None,
-            strawberry.argument(description=f"At most this many entries (0 to {MAX_PAGE})."),
-        ] = None,
-        after: Annotated[
-            int | None,
-            strawberry.argument(
-                description="The position of an entry already seen: read on after it."
-            ),
-        ] = None,
-    ) -> list[TimelineEntry]:
-        if first is not None and not 0 <= first <= MAX_PAGE:
-            raise graphql_error(INVALID_ARGUMENT, f"first must be between 0 and {MAX_PAGE}")
-        rows = await info.context.loaders.timeline.load(TimelineKey(self.key, first, after))
-        return [TimelineEntry.from_row(row) for row in rows]

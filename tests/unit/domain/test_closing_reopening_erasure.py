@@ -281,6 +281,9 @@ AFTER_ERASURE: dict[str, Command] = {
     ),
     "close_case": lambda app, yp, c, ids: app.close_case(yp, CaseOutcome.OTHER, "", a_context()),
     "reopen_case": lambda app, yp, c, ids: app.reopen_case(yp, "", None, a_context()),
+    "record_subject_access_export": lambda app, yp, c, ids: app.record_subject_access_export(
+        yp, "overgang-export", 1, a_context()
+    ),
     "erase_personal_data": lambda app, yp, c, ids: erase(app, yp),
 }
 

@@ -85,8 +85,9 @@ def summaries(runner: ProjectionRunner, young_person_id: UUID) -> list[str]:
 # --- a history with every kind of fact ---------------------------------------------------------
 
 
-def a_full_history(app: Overgang, clock: FakeClock) -> UUID:
-    """One young person's case with every event type of the stream, an hour apart."""
+def a_full_history(app: Overgang, clock: FakeClock, *, erase: bool = True) -> UUID:
+    """One young person's case with every event type of the stream, an hour apart
+    (without the erasure at the end if ``erase`` is false)."""
 
     def later() -> None:
         clock.advance(hours=1)
@@ -181,7 +182,10 @@ def a_full_history(app: Overgang, clock: FakeClock) -> UUID:
     later()
     app.reopen_case(person, "test reason", None, a_context())
     later()
-    app.erase_personal_data(person, ErasureRequester.YOUNG_PERSON, "GDPR art. 17", a_context())
+    app.record_subject_access_export(person, "overgang-export", 1, a_context())
+    if erase:
+        later()
+        app.erase_personal_data(person, ErasureRequester.YOUNG_PERSON, "GDPR art. 17", a_context())
     return young_person_id
 
 
@@ -222,6 +226,7 @@ EVERY_SUMMARY = [
     "Decision revoked",
     "Case closed: in education",
     "Case reopened",
+    "Personal data exported to the young person",
     "Personal data erased at the young person's request",
 ]
 
