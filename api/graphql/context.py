@@ -9,8 +9,9 @@ a database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from anyio import to_thread
@@ -21,8 +22,12 @@ from api.auth import AuthenticationError, actor_from_token, bearer_token
 from api.deps import ApiServices
 from api.graphql.errors import NOT_YET_VISIBLE, graphql_error
 from domain.actors import Actor
+from projections.caseload import CaseloadView
+from projections.plan import PlanView
+from projections.risk_flags import RiskFlagsView
 from projections.store import Row, ViewCursor, ViewStore
 from projections.timeline import TimelineView
+from projections.transitions import TransitionsView
 
 T = TypeVar("T")
 
@@ -36,16 +41,65 @@ class TimelineKey:
     after_position: int | None = None
 
 
+@dataclass(frozen=True)
+class CaseloadKey:
+    """One counsellor's active cases (id in hex), or the page of them a query asks for."""
+
+    counsellor_id: str
+    limit: int | None = None
+    after: str | None = None
+
+
 class Loaders:
     """Per-request DataLoaders: each batch is one read transaction, one query per kind of
-    request, however many young people it covers."""
+    request, however many young people it covers.
 
-    def __init__(self, views: ViewStore) -> None:
+    ``now`` is the request's one reading of the clock: every time-dependent answer in a
+    response (open flags, days since contact) agrees with every other.
+    """
+
+    def __init__(self, views: ViewStore, now: datetime) -> None:
         self._views = views
+        self.now = now
         self.timeline: DataLoader[TimelineKey, list[Row]] = DataLoader(self._load_timelines)
         self.has_timeline: DataLoader[str, bool] = DataLoader(self._load_has_timeline)
+        self.risk_flags = self._by_key(lambda cur, ids: RiskFlagsView.open_flags(cur, ids, now))
+        self.plan = self._by_key(PlanView.plans)
+        self.milestones = self._by_key(PlanView.milestones)
+        self.transitions = self._by_key(TransitionsView.transitions)
+        self.transition_steps = self._by_key(TransitionsView.steps)
+        self.counsellor = self._by_key(CaseloadView.counsellors)
+        self.caseload_entry = self._by_key(CaseloadView.of_young_people)
+        self.caseload: DataLoader[CaseloadKey, list[Row]] = DataLoader(self._load_caseloads)
 
-    async def _read(self, query: Callable[[ViewCursor], T]) -> T:
+    def _by_key(
+        self, query: Callable[[ViewCursor, list[str]], Mapping[str, T | None]]
+    ) -> DataLoader[str, T | None]:
+        """A loader over a view query that takes many ids and answers a dict by id; an id
+        the view does not know loads as None."""
+
+        async def load(ids: list[str]) -> list[T | None]:
+            found = await self.read(lambda cur: query(cur, ids))
+            return [found.get(key) for key in ids]
+
+        return DataLoader(load)
+
+    async def _load_caseloads(self, keys: list[CaseloadKey]) -> list[list[Row]]:
+        pages: dict[tuple[int | None, str | None], list[str]] = defaultdict(list)
+        for key in keys:
+            pages[(key.limit, key.after)].append(key.counsellor_id)
+
+        def query(cur: ViewCursor) -> dict[CaseloadKey, list[Row]]:
+            found: dict[CaseloadKey, list[Row]] = {}
+            for (limit, after), ids in pages.items():
+                for counsellor_id, rows in CaseloadView.entries(cur, ids, limit, after).items():
+                    found[CaseloadKey(counsellor_id, limit, after)] = rows
+            return found
+
+        found = await self.read(query)
+        return [found[key] for key in keys]
+
+    async def read(self, query: Callable[[ViewCursor], T]) -> T:
         def run() -> T:
             with self._views.transaction(readonly=True) as cur:
                 return query(cur)
@@ -66,11 +120,11 @@ class Loaders:
                     found[TimelineKey(young_person_id, limit, after)] = rows
             return found
 
-        found = await self._read(query)
+        found = await self.read(query)
         return [found[key] for key in keys]
 
     async def _load_has_timeline(self, young_person_ids: list[str]) -> list[bool]:
-        known = await self._read(lambda cur: TimelineView.known(cur, young_person_ids))
+        known = await self.read(lambda cur: TimelineView.known(cur, young_person_ids))
         return [young_person_id in known for young_person_id in young_person_ids]
 
 
@@ -88,7 +142,7 @@ class Context(BaseContext):
         self.actor = actor
         """The caller; None when the request has no valid token (see ``IsAuthenticated``)."""
         self.authentication_error = authentication_error
-        self.loaders = Loaders(services.views)
+        self.loaders = Loaders(services.views, services.clock())
 
     @classmethod
     def for_request(cls, services: ApiServices, authorization: str | None) -> Context:
@@ -102,6 +156,10 @@ class Context(BaseContext):
         except AuthenticationError as error:
             return cls(services, None, error)
         return cls(services, actor)
+
+    async def read(self, query: Callable[[ViewCursor], T]) -> T:
+        """Run ``query`` in one read transaction (for fields no other field batches with)."""
+        return await self.loaders.read(query)
 
     async def wait_for(self, position: int) -> None:
         """Read your own writes: wait until the read models have applied ``position``."""

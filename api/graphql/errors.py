@@ -77,8 +77,10 @@ class InvalidQueriesAreBadRequests(SchemaExtension):
         # Read right after parsing and validation: later, strawberry puts execution
         # errors in the same list.
         errors = self.execution_context.pre_execution_errors
-        if not errors:
-            return
+        if errors:
+            self._refuse(errors)
+
+    def _refuse(self, errors: list[GraphQLError]) -> None:
         for error in errors:
             if not error.extensions or "code" not in error.extensions:
                 error.extensions = {**(error.extensions or {}), "code": INVALID_QUERY}

@@ -6,24 +6,63 @@ two differ. Regenerate it with ``make schema``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import suppress
+from functools import lru_cache
+
 import strawberry
 from fastapi import Request
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError, parse
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.fastapi import GraphQLRouter
 
 from api.deps import ApiServices
+from api.graphql.caseload.queries import CaseloadQueries
 from api.graphql.context import Context
 from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests
-from api.graphql.timeline.queries import TimelineQueries
+from api.graphql.referrals.queries import ReferralQueries
+from api.graphql.young_person.queries import YoungPersonQueries
 
 # Generous for dashboards, tight enough that one request cannot ask for the whole database.
 MAX_DEPTH = 10
 MAX_ALIASES = 100
 MAX_TOKENS = 5000
+# Documents parsed and validated are kept (dashboards send the same few queries over and
+# over): parsing and validation cost more than executing a caseload query.
+CACHED_DOCUMENTS = 256
+
+# The limits' validation rules, built once: a rule class built per request would make
+# every request a miss of the validation cache, which is keyed by the rules.
+_LIMITS = (
+    QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules
+    + MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules
+)
+
+
+_parse = lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
+
+
+class CachedParsing(SchemaExtension):
+    """Parses each distinct document once (strawberry's ``ParserCache`` raises a syntax
+    error out of the hook instead of reporting it, which would turn a 400 into a 200)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        # On a syntax error strawberry parses it again and reports it as for any query.
+        with suppress(GraphQLError):
+            context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
 
 
 @strawberry.type
-class Query(TimelineQueries):
+class Query(YoungPersonQueries, CaseloadQueries, ReferralQueries):
     """Everything a dashboard can read."""
 
 
@@ -32,11 +71,12 @@ schema = strawberry.Schema(
     # Factories, not instances: an extension instance must not be shared by concurrent
     # requests.
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(_LIMITS),
         CodedErrors,
         InvalidQueriesAreBadRequests,
+        CachedParsing,
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
     ],
 )
 

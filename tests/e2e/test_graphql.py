@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,8 +16,8 @@ from api.auth import issue_token
 from api.graphql.schema import export_sdl
 from domain.actors import Role
 from infra.bootstrap import Services, build_services
-from projections.store import Params, Row, ViewCursor, ViewStore
 from tests.backends import Backend
+from tests.counting import CountingViewStore
 from tests.factories import a_contact, a_context, a_counsellor, enrolled_young_person
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,53 +34,6 @@ query Timeline($id: ID!, $position: Int) {
 
 # What happens before any storage is touched needs no second backend.
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-# --- a view store that counts the statements sent through it --------------------------------
-
-
-class CountingCursor(ViewCursor):
-    def __init__(self, inner: ViewCursor, store: CountingViewStore) -> None:
-        self.dialect = inner.dialect
-        self._inner = inner
-        self._store = store
-
-    def execute(self, sql: str, params: Params = ()) -> ViewCursor:
-        self._store.statements += 1
-        self._inner.execute(sql, params)
-        return self
-
-    def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
-        self._store.statements += 1
-        self._inner.executemany(sql, seq_of_params)
-
-    def fetchone(self) -> Row | None:
-        return self._inner.fetchone()
-
-    def fetchall(self) -> list[Row]:
-        return self._inner.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return self._inner.rowcount
-
-
-class CountingViewStore(ViewStore):
-    def __init__(self, inner: ViewStore) -> None:
-        self.dialect = inner.dialect
-        self.inner = inner
-        self.statements = 0
-
-    @contextmanager
-    def _counted(self, readonly: bool) -> Iterator[ViewCursor]:
-        with self.inner.transaction(readonly=readonly) as cur:
-            yield CountingCursor(cur, self)
-
-    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[ViewCursor]:
-        return self._counted(readonly)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 # --- fixtures ------------------------------------------------------------------------------

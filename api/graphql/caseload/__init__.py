@@ -1,0 +1,1 @@
+"""A counsellor's caseload: active young people with contact, transition, milestone, flags."""

@@ -1,0 +1,1 @@
+"""The referral queue for the team's weekly review."""

@@ -1,0 +1,1 @@
+"""A young person: timeline, risk flags, plan and transitions in one type."""

@@ -1,0 +1,71 @@
+"""The young person type: every read model about one young person, loaded per request in
+batches (a list of young people costs one query per read model, not one per person)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from api.graphql.context import Context, TimelineKey
+from api.graphql.errors import INVALID_ARGUMENT, graphql_error
+from api.graphql.timeline.types import TimelineEntry
+from api.graphql.young_person.parts import Plan, RiskFlag, Transition
+
+MAX_PAGE = 1000
+
+
+def check_page_size(first: int | None) -> None:
+    if first is not None and not 0 <= first <= MAX_PAGE:
+        raise graphql_error(INVALID_ARGUMENT, f"first must be between 0 and {MAX_PAGE}")
+
+
+@strawberry.type(description="A young person followed by the team.")
+class YoungPerson:
+    id: strawberry.ID
+    key: strawberry.Private[str]  # the id as the views store it (hex)
+
+    @classmethod
+    def of(cls, young_person_id: UUID) -> YoungPerson:
+        return cls(id=strawberry.ID(str(young_person_id)), key=young_person_id.hex)
+
+    @strawberry.field(
+        description="Every fact of the case in the order it happened (ties: log order)."
+    )
+    async def timeline(
+        self,
+        info: strawberry.Info[Context, None],
+        first: Annotated[
+            int | None,
+            strawberry.argument(description=f"At most this many entries (0 to {MAX_PAGE})."),
+        ] = None,
+        after: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The position of an entry already seen: read on after it."
+            ),
+        ] = None,
+    ) -> list[TimelineEntry]:
+        check_page_size(first)
+        rows = await info.context.loaders.timeline.load(TimelineKey(self.key, first, after))
+        return [TimelineEntry.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The dropout-risk flags open at the time of the request, most severe "
+        "first, each with the rule that raised it and why."
+    )
+    async def risk_flags(self, info: strawberry.Info[Context, None]) -> list[RiskFlag]:
+        rows = await info.context.loaders.risk_flags.load(self.key)
+        return [RiskFlag.from_row(row) for row in rows or []]
+
+    @strawberry.field(description="The plan with its milestones; null before one is drafted.")
+    async def plan(self, info: strawberry.Info[Context, None]) -> Plan | None:
+        row = await info.context.loaders.plan.load(self.key)
+        return None if row is None else Plan.from_row(row)
+
+    @strawberry.field(description="Every transition, newest first.")
+    async def transitions(self, info: strawberry.Info[Context, None]) -> list[Transition]:
+        rows = await info.context.loaders.transitions.load(self.key)
+        now = info.context.loaders.now
+        return [Transition.from_row(row, now) for row in rows or []]
