@@ -51,7 +51,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.recording import RecordedEvent
-from domain.young_person_events import YoungPersonEvent
+from domain.young_person_events import PersonalDataErased, YoungPersonEvent
 
 PERSONAL_MAPPER_TOPIC = "infra.personal_mapper:PersonalDataMapper"
 
@@ -76,6 +76,8 @@ class DataKeys(Protocol):
     def is_shredded(self, young_person_id: UUID) -> bool: ...
 
     def prefetch(self, young_person_ids: Iterable[UUID]) -> None: ...
+
+    def evict(self, young_person_id: UUID) -> None: ...
 
 
 class NoDataKeysError(RuntimeError):
@@ -260,6 +262,10 @@ class PersonalDataMapper(Mapper[UUID]):
 
         domain_event: _DomainEvent = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
+        if cls is PersonalDataErased and self.data_keys is not None:
+            # Every process that reads the log (projection workers, above all) forgets an
+            # erased person's key when it sees the erasure, not when the cache entry expires.
+            self.data_keys.evict(domain_event.originator_id)
         return domain_event
 
     def _open_personal_fields(

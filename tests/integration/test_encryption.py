@@ -227,6 +227,22 @@ def test_after_shredding_the_stream_loads_with_its_personal_fields_gone(
         assert isinstance(list(app.events.get(person))[-1], PersonalDataErased)
 
 
+def test_a_process_that_reads_an_erasure_forgets_the_key_it_had_cached(
+    backend: Backend,
+) -> None:
+    with services_for(backend.settings) as worker, services_for(backend.settings) as api:
+        person = a_person_with_a_contact(api.app)
+        first = list(worker.app.events.get(person))  # the worker caches the person's key
+        assert first[0].name == NAME  # type: ignore[attr-defined]
+        api.erase_person(person, ErasureRequester.YOUNG_PERSON, "GDPR art. 17", a_context())
+
+        # The worker reads the log on: the erasure among the events.
+        assert isinstance(list(worker.app.events.get(person))[-1], PersonalDataErased)
+
+        referred = next(iter(worker.app.events.get(person)))
+        assert isinstance(referred, Referred) and referred.name is None
+
+
 def test_concurrent_first_uses_of_a_new_persons_key_agree(backend: Backend) -> None:
     settings = settings_for(backend, MASTER_A)
     stores = [open_data_key_store(settings, load_master_keys(settings)) for _ in range(3)]
