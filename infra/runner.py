@@ -242,7 +242,7 @@ class ProjectionRunner:
 
     def _publish(self, positions: dict[str, int]) -> None:
         with self._changed:
-            self._known = dict(positions)
+            self._remember(positions)
             self._changed.notify_all()
 
     # --- Running -------------------------------------------------------------------------
@@ -366,13 +366,20 @@ class ProjectionRunner:
                 stored = None
             with self._changed:
                 if stored is not None:
-                    self._known = stored
+                    self._remember(stored)
                 if self._has_reached(position):
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._changed.wait(min(remaining, self.poll_interval))
+
+    def _remember(self, positions: dict[str, int]) -> None:
+        # Positions only move forward; a reading taken before a newer commit (by this
+        # runner or another process) must not hide that commit from waiters. Call with
+        # ``_changed`` held.
+        for name, position in positions.items():
+            self._known[name] = max(position, self._known.get(name, 0))
 
     def _has_reached(self, position: int) -> bool:
         return all(self._known.get(p.name, 0) >= position for p in self.projections)
