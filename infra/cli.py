@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from domain.actors import Actor, Role
@@ -21,6 +23,9 @@ from infra.bootstrap import Services, build_services
 from infra.keys import KeyConfigurationError, load_master_keys, open_data_key_store
 from infra.settings import Settings
 from infra.simulate import DEMO_MONTHS, DEMO_SEED, DEMO_YOUTH, SimulationProgress, simulate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("overgang")
 
@@ -46,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--demo", action="store_true", help="load the demo data set first if the log is empty"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=1,
+        help="API processes sharing the port (one Python process uses one core); each "
+        "runs the projection runner, and a lock lets one of them apply each read model",
     )
 
     projections = commands.add_parser("projections", help="run or rebuild the read models")
@@ -273,6 +285,20 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
 
     if args.demo:
         _load_demo(services)
+    if args.workers > 1:
+        # Each worker process builds its own services from the same environment.
+        services.close()
+        os.environ[_WORKERS_RUN_PROJECTIONS] = "0" if args.no_projections else "1"
+        uvicorn.run(
+            "infra.cli:worker_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host or services.settings.host,
+            port=args.port or services.settings.port,
+            log_level="info",
+            access_log=False,
+        )
+        return 0
     if not args.no_projections:
         services.projections.start_in_thread()
     uvicorn.run(
@@ -285,6 +311,22 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+_WORKERS_RUN_PROJECTIONS = "OVERGANG_SERVE_WORKERS_RUN_PROJECTIONS"
+"""Tells ``serve --workers N``'s worker processes whether to run the projections."""
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` process, with services of its own."""
+    from api.app import create_app
+
+    services = build_services(Settings())
+    if os.environ.get(_WORKERS_RUN_PROJECTIONS, "1") == "1":
+        # Every worker runs the runner: the per-read-model locks let one of them apply each
+        # read model, and another takes over should that worker die.
+        services.projections.start_in_thread()
+    return create_app(services)
 
 
 def _projections(services: Services, args: argparse.Namespace) -> int:

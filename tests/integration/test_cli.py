@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from api.auth import issue_token
 from domain.actors import Role
 from infra.bootstrap import build_services
 from infra.cli import main
@@ -75,3 +84,61 @@ def test_demo_is_loaded_only_into_an_empty_log(environment: Settings) -> None:
         assert services.app.recorder.max_notification_id() == first
     finally:
         services.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_serve_with_two_workers_answers_and_projects(environment: Settings) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "OVERGANG_DATA_DIR": str(environment.data_dir),
+        "OVERGANG_JWT_SECRET": "a-test-secret-of-sufficient-length-123",
+    }
+    env.pop("OVERGANG_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        settings = Settings(
+            data_dir=environment.data_dir,
+            jwt_secret=SecretStr("a-test-secret-of-sufficient-length-123"),
+        )
+        headers = {"Authorization": f"Bearer {issue_token(settings, Role.COUNSELLOR, 'c-1')}"}
+        referral = {
+            "name": "Test Person",
+            "date_of_birth": "2006-03-01",
+            "referrer_name": "Test Referrer",
+            "reason": "test reason",
+            "consent_scopes": ["case_work"],
+        }
+        written = httpx.post(f"{base}/api/v1/referrals", json=referral, headers=headers)
+        assert written.status_code == 201
+        query = "query($p: Int){ referralQueue(waitForPosition: $p) { total } }"
+        # Several requests: they land on either worker, and each reads its own write.
+        for _ in range(6):
+            answer = httpx.post(
+                f"{base}/graphql",
+                json={"query": query, "variables": {"p": written.json()["position"]}},
+                headers=headers,
+            ).json()
+            assert answer == {"data": {"referralQueue": {"total": 1}}}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
