@@ -3,7 +3,13 @@
 For each batch, one view-store transaction applies the events to every projection that
 stands at the batch's start and moves their tracking rows to the batch's last position.
 The view and its position commit together, so a runner killed mid-batch resumes exactly
-where its last commit ended.
+where its last commit ended. On PostgreSQL these commits do not wait for the disk (see
+``projections.store.commit_asynchronously``): a crash can only take the last few batches
+back, view and position alike, and they are applied again.
+
+A batch is read and decoded once for all its projections, with the data keys of its young
+people fetched in one query; catching up, the next batch starts from the positions this
+runner wrote rather than reading them again.
 
 Live updates: on PostgreSQL the runner LISTENs on the channel that eventsourcing NOTIFYs
 on every write, with ``poll_interval`` as a periodic wake-up (eventsourcing's own
@@ -34,6 +40,7 @@ from projections.store import (
     ViewCursor,
     ViewStore,
     ViewStoreUnavailableError,
+    commit_asynchronously,
     create_tracking_table,
     delete_position,
     read_position,
@@ -42,6 +49,7 @@ from projections.store import (
     set_position,
     swap_in,
     write_position,
+    write_positions,
 )
 
 log = logging.getLogger(__name__)
@@ -187,13 +195,19 @@ class ProjectionRunner:
         """
         self.setup()
         total = 0
+        # The positions after this runner's last batch: the next batch starts from them
+        # without reading them again. A rival runner (or a rebuild) that moved a
+        # projection meanwhile makes that batch's tracking update fail, and then they are
+        # read afresh.
+        positions: dict[str, int] | None = None
         while stop is None or not stop.is_set():
             try:
                 with self._work_lock:
-                    applied = self._step(only)
+                    applied, positions = self._step(only, positions)
             except TrackingConflictError:
                 # Another runner committed this batch first; its work stands.
                 log.info("projection batch already applied by another runner; re-reading")
+                positions = None
                 continue
             if applied == 0:
                 break
@@ -202,29 +216,33 @@ class ProjectionRunner:
             log.info("projections caught up: %d events, positions %s", total, self._known)
         return total
 
-    def _step(self, only: frozenset[str] | None = None) -> int:
-        positions = self._read_positions()
+    def _step(
+        self, only: frozenset[str] | None = None, positions: dict[str, int] | None = None
+    ) -> tuple[int, dict[str, int]]:
+        """Apply the next batch to the projections furthest behind; returns how many
+        events it held (0: all caught up) and every projection's position after it.
+
+        ``positions`` are those known after the previous batch; None reads them."""
+        if positions is None:
+            positions = self._read_positions()
         active = {name: at for name, at in positions.items() if only is None or name in only}
         if not active:
             self._publish(positions)
-            return 0
+            return 0, positions
         start = min(active.values())
         group = [p for p in self.projections if active.get(p.name) == start]
-        notifications = self.source.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size
-        )
-        if not notifications:
+        events = self._read(start)
+        if not events:
             self._publish(positions)
-            return 0
-        mapper = self.source.mapper
-        events: list[PositionedEvent] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
-        last = notifications[-1].id
+            return 0, positions
+        last = events[-1][0]
         with self.store.transaction() as cur:
+            commit_asynchronously(cur)
+            # Tracking first: a rival runner then blocks here, before doing any work.
+            write_positions(cur, [projection.name for projection in group], last, previous=start)
             for projection in group:
-                # Tracking first: a rival runner then blocks here, before doing any work.
-                write_position(cur, projection.name, last, previous=start)
                 projection.process(cur, events)
-        positions.update({projection.name: last for projection in group})
+        positions = {**positions, **{projection.name: last for projection in group}}
         self._publish(positions)
         log.debug(
             "projected %d events (positions %d-%d) into %d projections",
@@ -233,7 +251,21 @@ class ProjectionRunner:
             last,
             len(group),
         )
-        return len(events)
+        return len(events), positions
+
+    def _read(self, start: int) -> list[PositionedEvent]:
+        """The next batch of the event log after position ``start``, decoded."""
+        notifications = self.source.recorder.select_notifications(
+            start=start + 1, limit=self.batch_size
+        )
+        mapper = self.source.mapper
+        prefetch_keys = getattr(mapper, "prefetch_keys", None)
+        if prefetch_keys is not None and notifications:
+            # The data keys of the batch's young people in one query, rather than one
+            # query per person as each is first met (a cold catch-up meets thousands).
+            prefetch_keys(notifications)
+        decode = mapper.to_domain_event
+        return [(notification.id, decode(notification)) for notification in notifications]
 
     def _read_positions(self) -> dict[str, int]:
         with self.store.transaction(readonly=True) as cur:
@@ -434,14 +466,11 @@ class ProjectionRunner:
             with self.store.transaction() as own:
                 return self._fill(building, track, own)
         start = read_position(cur, track)
-        notifications = self.source.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size
-        )
-        if not notifications:
+        events = self._read(start)
+        if not events:
             return 0
-        mapper = self.source.mapper
-        events: list[PositionedEvent] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
-        write_position(cur, track, notifications[-1].id, previous=start)
+        commit_asynchronously(cur)
+        write_position(cur, track, events[-1][0], previous=start)
         building.process(cur, events)
         return len(events)
 

@@ -24,11 +24,11 @@ key) is stored as NULL; ``PersonalDataErased`` sets them to NULL and keeps the r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from functools import singledispatchmethod
+from functools import cache, singledispatchmethod
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from domain.counsellor import CaseloadLimitChanged, CounsellorEvent, CounsellorRegistered
@@ -55,6 +55,7 @@ from domain.young_person_events import (
 )
 from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc, parse_utc
+from projections.dispatch import Handler, Handlers
 from projections.store import Row, ViewCursor
 
 CASELOAD = "caseload"
@@ -103,6 +104,20 @@ _CASE_EVENTS = (
     *_MILESTONE_EVENTS,
     *_TRANSITION_EVENTS,
 )
+
+
+_MILESTONES_NEEDED = "milestones"
+_TRANSITIONS_NEEDED = "transitions"
+
+
+@cache
+def _side_state(event_type: type) -> str | None:
+    """Which side state folding an event of ``event_type`` needs loaded, if any."""
+    if issubclass(event_type, _MILESTONE_EVENTS):
+        return _MILESTONES_NEEDED
+    if issubclass(event_type, _TRANSITION_EVENTS):
+        return _TRANSITIONS_NEEDED
+    return None
 
 
 def days_since(timestamp_text: str | None, now: datetime) -> int | None:
@@ -192,24 +207,34 @@ class _Person:
     """One young person's state while a batch is folded; side state only when loaded."""
 
     case: _Case
+    stored_case: tuple[Any, ...] | None = None
+    """The row as it was read (None: no row yet), so an unchanged row is not written."""
     milestones: dict[str, _Milestone] | None = None
     transitions: dict[str, _Transition] | None = None
-    milestones_changed: bool = False
-    transitions_changed: bool = False
+    stored_milestones: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    stored_transitions: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    # The latest contact of each kind in the batch, written into the row as text once
+    # (in summarise) rather than once per contact.
+    latest_reached: datetime | None = None
+    latest_attempt: datetime | None = None
 
     def open_milestones(self) -> dict[str, _Milestone]:
         assert self.milestones is not None, "milestones are loaded for milestone events"
-        self.milestones_changed = True
         return self.milestones
 
     def open_transitions(self) -> dict[str, _Transition]:
         assert self.transitions is not None, "transitions are loaded for transition events"
-        self.transitions_changed = True
         return self.transitions
 
     def summarise(self) -> None:
-        """Derive the row's next milestone and current transition from the side state."""
+        """Derive the row's contact times, next milestone and current transition from
+        what the batch folded."""
         case = self.case
+        if self.latest_reached is not None:
+            at = iso_utc(self.latest_reached)
+            case.last_reached_contact_at = _later(case.last_reached_contact_at, at)
+        if self.latest_attempt is not None:
+            case.last_attempt_at = _later(case.last_attempt_at, iso_utc(self.latest_attempt))
         if self.milestones is not None:
             due = [m for m in self.milestones.values() if m.status == _OPEN]
             following = min(due, key=lambda m: (m.due, m.milestone_id), default=None)
@@ -228,31 +253,9 @@ class _Person:
             case.education_institution_id = current.education_institution_id if current else None
 
 
-def _originators(events: Sequence[PositionedEvent], kinds: tuple[type, ...]) -> list[str]:
-    """The young people (hex ids, first seen first) with an event of one of ``kinds``."""
-    return list(dict.fromkeys(e.originator_id.hex for _, e in events if isinstance(e, kinds)))
-
-
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
     for start in range(0, len(ids), _LOAD_CHUNK):
         yield list(ids[start : start + _LOAD_CHUNK])
-
-
-def _insert_rows(
-    cur: ViewCursor,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple[Any, ...]],
-    conflict: str = "",
-) -> None:
-    # One statement run per row: psycopg pipelines them and prepares the statement, which
-    # measured faster on PostgreSQL than one multi-row VALUES statement per chunk.
-    if rows:
-        placeholders = ", ".join(["%s"] * len(columns))
-        cur.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) {conflict}",
-            rows,
-        )
 
 
 # --- the projection ------------------------------------------------------------------------
@@ -269,6 +272,11 @@ class CaseloadProjection(Projection):
 
     name = "caseload"
     base_tables = (CASELOAD, MILESTONES, TRANSITIONS, COUNSELLORS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._folds = Handlers(type(self), "_fold", _CASE_EVENTS)
+        self._counsellors = Handlers(type(self), "_counsellor", (CounsellorEvent,))
 
     def create_tables(self, cur: ViewCursor) -> None:
         caseload = self.table(CASELOAD)
@@ -315,17 +323,23 @@ class CaseloadProjection(Projection):
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        counsellor = self._counsellor  # bound once: binding a dispatcher costs a closure
-        for _, event in events:
-            if isinstance(event, CounsellorEvent):
-                counsellor(event, cur)
-        relevant = [(p, e) for p, e in events if isinstance(e, _CASE_EVENTS)]
+        folds, counsellors = self._folds, self._counsellors
+        relevant: list[tuple[int, YoungPersonEvent, str, Handler]] = []
+        for position, event in events:
+            fold = folds(type(event))
+            if fold is not None:
+                # A handler is found only for the young person's events of _CASE_EVENTS.
+                person_event = cast(YoungPersonEvent, event)
+                relevant.append((position, person_event, person_event.originator_id.hex, fold))
+                continue
+            counsellor = counsellors(type(event))
+            if counsellor is not None:
+                counsellor(self, event, cur)
         if not relevant:
             return
         people = self._load(cur, relevant)
-        fold = self._fold
-        for position, event in relevant:
-            fold(event, people[event.originator_id.hex], position)
+        for position, event, young_person_id, fold in relevant:
+            fold(self, event, people[young_person_id], position)
         self._save(cur, people.values())
 
     # --- counsellors: few events, written as they come ---------------------------------------
@@ -362,27 +376,40 @@ class CaseloadProjection(Projection):
 
     # --- young people: load, fold, save ----------------------------------------------------
 
-    def _load(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> dict[str, _Person]:
-        ids = _originators(events, _CASE_EVENTS)
-        with_milestones = _originators(events, _MILESTONE_EVENTS)
-        with_transitions = _originators(events, _TRANSITION_EVENTS)
-        people = {young_person_id: _Person(_Case(young_person_id)) for young_person_id in ids}
-        for row in self._select(cur, CASELOAD, ids):
-            people[row["young_person_id"]].case = _Case(**{c: row[c] for c in _CASE_COLUMNS})
+    def _load(
+        self, cur: ViewCursor, events: Sequence[tuple[int, YoungPersonEvent, str, Handler]]
+    ) -> dict[str, _Person]:
+        people: dict[str, _Person] = {}
+        with_milestones: dict[str, None] = {}
+        with_transitions: dict[str, None] = {}
+        for _, event, young_person_id, _ in events:
+            if young_person_id not in people:
+                people[young_person_id] = _Person(_Case(young_person_id))
+            side_state = _side_state(type(event))
+            if side_state is _MILESTONES_NEEDED:
+                with_milestones[young_person_id] = None
+            elif side_state is _TRANSITIONS_NEEDED:
+                with_transitions[young_person_id] = None
+        for row in self._select(cur, CASELOAD, list(people)):
+            person = people[row["young_person_id"]]
+            person.case = _Case(**{c: row[c] for c in _CASE_COLUMNS})
+            person.stored_case = _case_values(person.case)
         for young_person_id in with_milestones:
             people[young_person_id].milestones = {}
-        for row in self._select(cur, MILESTONES, with_milestones):
+        for row in self._select(cur, MILESTONES, list(with_milestones)):
+            person = people[row["young_person_id"]]
             milestone = _Milestone(**{c: row[c] for c in _MILESTONE_COLUMNS})
-            milestones = people[row["young_person_id"]].milestones
-            assert milestones is not None
-            milestones[milestone.milestone_id] = milestone
+            assert person.milestones is not None
+            person.milestones[milestone.milestone_id] = milestone
+            person.stored_milestones[milestone.milestone_id] = _milestone_values(milestone)
         for young_person_id in with_transitions:
             people[young_person_id].transitions = {}
-        for row in self._select(cur, TRANSITIONS, with_transitions):
+        for row in self._select(cur, TRANSITIONS, list(with_transitions)):
+            person = people[row["young_person_id"]]
             transition = _Transition(**{c: row[c] for c in _TRANSITION_COLUMNS})
-            transitions = people[row["young_person_id"]].transitions
-            assert transitions is not None
-            transitions[transition.transition_id] = transition
+            assert person.transitions is not None
+            person.transitions[transition.transition_id] = transition
+            person.stored_transitions[transition.transition_id] = _transition_values(transition)
         return people
 
     def _select(self, cur: ViewCursor, base: str, ids: Sequence[str]) -> list[Row]:
@@ -394,61 +421,52 @@ class CaseloadProjection(Projection):
         return rows
 
     def _save(self, cur: ViewCursor, people: Iterable[_Person]) -> None:
-        people = list(people)
+        """Write what the batch changed: rows that differ from those read, and no others."""
+        cases: list[tuple[Any, ...]] = []
+        milestones: list[tuple[str, dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]] = []
+        transitions: list[tuple[str, dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]] = []
         for person in people:
             person.summarise()
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CASE_COLUMNS[1:])
-        _insert_rows(
-            cur,
-            self.table(CASELOAD),
-            _CASE_COLUMNS,
-            [_case_values(person.case) for person in people],
-            f"ON CONFLICT (young_person_id) DO UPDATE SET {updates}",
-        )
-        self._replace(
-            cur,
-            MILESTONES,
-            ("young_person_id", *_MILESTONE_COLUMNS),
-            {
-                p.case.young_person_id: [
-                    _milestone_values(m) for m in (p.milestones or {}).values()
-                ]
-                for p in people
-                if p.milestones_changed
-            },
-        )
-        self._replace(
-            cur,
-            TRANSITIONS,
-            ("young_person_id", *_TRANSITION_COLUMNS),
-            {
-                p.case.young_person_id: [
-                    _transition_values(t) for t in (p.transitions or {}).values()
-                ]
-                for p in people
-                if p.transitions_changed
-            },
-        )
+            values = _case_values(person.case)
+            if values != person.stored_case:
+                cases.append(values)
+            young_person_id = person.case.young_person_id
+            if person.milestones is not None:
+                now = {key: _milestone_values(m) for key, m in person.milestones.items()}
+                milestones.append((young_person_id, person.stored_milestones, now))
+            if person.transitions is not None:
+                now = {key: _transition_values(t) for key, t in person.transitions.items()}
+                transitions.append((young_person_id, person.stored_transitions, now))
+        cur.upsert_rows(self.table(CASELOAD), _CASE_COLUMNS, cases, key=("young_person_id",))
+        self._sync(cur, MILESTONES, _MILESTONE_COLUMNS, milestones)
+        self._sync(cur, TRANSITIONS, _TRANSITION_COLUMNS, transitions)
 
-    def _replace(
+    def _sync(
         self,
         cur: ViewCursor,
         base: str,
         columns: tuple[str, ...],
-        rows_by_person: dict[str, list[tuple[Any, ...]]],
+        changes: Sequence[tuple[str, dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]],
     ) -> None:
-        """Make the side rows of each of these young people exactly the given ones."""
-        if not rows_by_person:
-            return
-        table = self.table(base)
-        for chunk in _chunks(list(rows_by_person)):
-            cur.execute(f"DELETE FROM {table} WHERE young_person_id = ANY(%s)", (chunk,))
-        rows = [
-            (young_person_id, *row)
-            for young_person_id, person_rows in rows_by_person.items()
-            for row in person_rows
+        """Bring the side rows of each young person from those read to those folded:
+        ``changes`` holds (young person id, rows read, rows now), rows keyed by their id
+        (the first of ``columns``). Only the rows that differ are deleted or written."""
+        key = columns[0]
+        gone = [
+            (young_person_id, row_id)
+            for young_person_id, before, after in changes
+            for row_id in before
+            if row_id not in after
         ]
-        _insert_rows(cur, table, columns, rows)
+        changed = [
+            (young_person_id, *row)
+            for young_person_id, before, after in changes
+            for row_id, row in after.items()
+            if before.get(row_id) != row
+        ]
+        table = self.table(base)
+        cur.delete_rows(table, ("young_person_id", key), gone)
+        cur.upsert_rows(table, ("young_person_id", *columns), changed, key=("young_person_id", key))
 
     # --- folding one event into a young person's state -------------------------------------
 
@@ -483,12 +501,15 @@ class CaseloadProjection(Projection):
 
     @_fold.register
     def _(self, event: ContactRecorded, person: _Person, position: int) -> None:
-        case, at = person.case, iso_utc(event.occurred_at)
+        # Facts may be recorded late: the latest in the world wins (as _later does with
+        # the stored texts, which sort as the times do).
+        at = event.occurred_at
         # An unanswered call or text is an attempt, not contact.
         if event.reached:
-            case.last_reached_contact_at = _later(case.last_reached_contact_at, at)
-        else:
-            case.last_attempt_at = _later(case.last_attempt_at, at)
+            if person.latest_reached is None or at > person.latest_reached:
+                person.latest_reached = at
+        elif person.latest_attempt is None or at > person.latest_attempt:
+            person.latest_attempt = at
 
     @_fold.register
     def _(self, event: CaseClosed, person: _Person, position: int) -> None:

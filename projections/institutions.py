@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import singledispatchmethod
-from uuid import UUID
 
 from domain.institution import ContactPersonAssigned, InstitutionRegistered
 from domain.vocabulary import ReviewOutcome
@@ -44,6 +43,7 @@ from domain.young_person_events import (
 )
 from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_utc
+from projections.dispatch import Handlers
 from projections.store import Params, Row, ViewCursor
 
 INSTITUTIONS = "institutions"
@@ -55,36 +55,60 @@ TRANSITION = "transition"
 SIGNAL = "signal"
 
 
-class _Statements:
-    """Statements in event order; a run of the same statement goes in one ``executemany``."""
+LinkKey = tuple[str, str, str, str]
+"""A link row's key: institution id, young person id, reason, ref."""
+
+
+class _Changes:
+    """What a batch does to the tables, folded in log order, and written so that the
+    result is the one its events applied one by one would give.
+
+    Links are folded per key (added, or taken away by the end of a transition or an
+    erasure); a case is its last state (open, closed, or gone with an erasure). The
+    rare institution statements are kept as they come, in order.
+    """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[str, list[Params]]] = []
+        self.institution_statements: list[tuple[str, Params]] = []
+        self.links: dict[LinkKey, None] = {}
+        """Links added since the last removal that covers them."""
+        self.ended: dict[tuple[str, str], None] = {}
+        """(young person, transition) whose transition links are removed."""
+        self.erased: dict[str, None] = {}
+        """Young people all of whose links are removed."""
+        self.cases: dict[str, int | None] = {}
+        """Each young person's last case state: 1 open, 0 not, None no row."""
 
-    def add(self, sql: str, params: Params) -> None:
-        if self._runs and self._runs[-1][0] == sql:
-            self._runs[-1][1].append(params)
-        else:
-            self._runs.append((sql, [params]))
+    def link(self, key: LinkKey) -> None:
+        self.links[key] = None
 
-    def run(self, cur: ViewCursor) -> None:
-        for sql, params in self._runs:
-            if len(params) == 1:
-                cur.execute(sql, params[0])
-            else:
-                cur.executemany(sql, params)
+    def end_transition(self, young_person_id: str, ref: str) -> None:
+        # Removals are written before additions: drop the additions they undo.
+        for key in [k for k in self.links if k[1:] == (young_person_id, TRANSITION, ref)]:
+            del self.links[key]
+        self.ended[(young_person_id, ref)] = None
+
+    def erase(self, young_person_id: str) -> None:
+        for key in [k for k in self.links if k[1] == young_person_id]:
+            del self.links[key]
+        self.erased[young_person_id] = None
+        self.cases[young_person_id] = None
 
 
 class InstitutionsProjection(Projection):
     """Keeps ``institutions``, ``institution_links`` (the reasons, one row each) and
     ``institution_cases`` (whether each young person's case is open) up to date.
 
-    Every event becomes at most two statements that need nothing read first, applied in
-    log order, so the result is the same for any batch size.
+    A batch is folded first (see ``_Changes``) and then written with a few statements,
+    none of which needs anything read; the result is the same for any batch size.
     """
 
     name = "institutions"
     base_tables = (INSTITUTIONS, LINKS, CASES)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._folds = Handlers(type(self), "_fold", _EVENTS)
 
     def create_tables(self, cur: ViewCursor) -> None:
         institutions = self.table(INSTITUTIONS)
@@ -112,132 +136,167 @@ class InstitutionsProjection(Projection):
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        statements = _Statements()
+        changes = _Changes()
+        folds = self._folds
         for _, event in events:
-            self._statements(event, statements)
-        statements.run(cur)
+            fold = folds(type(event))
+            if fold is not None:
+                fold(self, event, changes)
+        self._write(cur, changes)
 
-    # --- statements per event ------------------------------------------------------------
-
-    def _link(
-        self,
-        statements: _Statements,
-        event: DomainEvent,
-        institution_id: UUID,
-        reason: str,
-        ref: str = "",
-    ) -> None:
-        statements.add(
-            f"INSERT INTO {self.table(LINKS)} (institution_id, young_person_id, reason, ref) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (institution_id.hex, event.originator_id.hex, reason, ref),
+    def _write(self, cur: ViewCursor, changes: _Changes) -> None:
+        for sql, params in changes.institution_statements:
+            cur.execute(sql, params)
+        links, cases = self.table(LINKS), self.table(CASES)
+        if changes.erased:
+            cur.execute(
+                f"DELETE FROM {links} WHERE young_person_id = ANY(%s)", (list(changes.erased),)
+            )
+        cur.delete_rows(
+            links,
+            ("young_person_id", "reason", "ref"),
+            [(young_person_id, TRANSITION, ref) for young_person_id, ref in changes.ended],
+        )
+        cur.upsert_rows(
+            links,
+            ("institution_id", "young_person_id", "reason", "ref"),
+            list(changes.links),
+            key=("institution_id", "young_person_id", "reason", "ref"),
+            replace=False,
+        )
+        gone = [person for person, state in changes.cases.items() if state is None]
+        if gone:
+            cur.execute(f"DELETE FROM {cases} WHERE young_person_id = ANY(%s)", (gone,))
+        cur.upsert_rows(
+            cases,
+            ("young_person_id", "case_open"),
+            [(person, state) for person, state in changes.cases.items() if state is not None],
+            key=("young_person_id",),
         )
 
-    def _set_open(self, statements: _Statements, event: DomainEvent, is_open: bool) -> None:
-        statements.add(
-            f"INSERT INTO {self.table(CASES)} (young_person_id, case_open) VALUES (%s, %s) "
-            "ON CONFLICT (young_person_id) DO UPDATE SET case_open = EXCLUDED.case_open",
-            (event.originator_id.hex, int(is_open)),
-        )
-
-    def _end_transition(self, statements: _Statements, event: DomainEvent, ref: str) -> None:
-        statements.add(
-            f"DELETE FROM {self.table(LINKS)} "
-            "WHERE young_person_id = %s AND reason = %s AND ref = %s",
-            (event.originator_id.hex, TRANSITION, ref),
-        )
+    # --- folding one event -----------------------------------------------------------------
 
     @singledispatchmethod
-    def _statements(self, event: DomainEvent, statements: _Statements) -> None:
-        """Other events do not change who is linked to whom."""
+    def _fold(self, event: DomainEvent, changes: _Changes) -> None:
+        raise TypeError(f"{type(event).__name__} is listed as relevant but has no fold")
 
-    @_statements.register
-    def _(self, event: InstitutionRegistered, statements: _Statements) -> None:
+    @_fold.register
+    def _(self, event: InstitutionRegistered, changes: _Changes) -> None:
         contact = event.contact_counsellor_id
-        statements.add(
-            f"INSERT INTO {self.table(INSTITUTIONS)} "
-            "(institution_id, name, kind, contact_counsellor_id, registered_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (institution_id) DO UPDATE SET "
-            "name = EXCLUDED.name, kind = EXCLUDED.kind, "
-            "contact_counsellor_id = EXCLUDED.contact_counsellor_id, "
-            "registered_at = EXCLUDED.registered_at",
+        changes.institution_statements.append(
             (
-                event.originator_id.hex,
-                event.name,
-                event.kind.value,
-                None if contact is None else contact.hex,
-                iso_utc(event.occurred_at),
-            ),
+                f"INSERT INTO {self.table(INSTITUTIONS)} "
+                "(institution_id, name, kind, contact_counsellor_id, registered_at) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (institution_id) DO UPDATE SET "
+                "name = EXCLUDED.name, kind = EXCLUDED.kind, "
+                "contact_counsellor_id = EXCLUDED.contact_counsellor_id, "
+                "registered_at = EXCLUDED.registered_at",
+                (
+                    event.originator_id.hex,
+                    event.name,
+                    event.kind.value,
+                    None if contact is None else contact.hex,
+                    iso_utc(event.occurred_at),
+                ),
+            )
         )
 
-    @_statements.register
-    def _(self, event: ContactPersonAssigned, statements: _Statements) -> None:
-        statements.add(
-            f"UPDATE {self.table(INSTITUTIONS)} SET contact_counsellor_id = %s "
-            "WHERE institution_id = %s",
-            (event.counsellor_id.hex, event.originator_id.hex),
+    @_fold.register
+    def _(self, event: ContactPersonAssigned, changes: _Changes) -> None:
+        changes.institution_statements.append(
+            (
+                f"UPDATE {self.table(INSTITUTIONS)} SET contact_counsellor_id = %s "
+                "WHERE institution_id = %s",
+                (event.counsellor_id.hex, event.originator_id.hex),
+            )
         )
 
-    @_statements.register
-    def _(self, event: Referred, statements: _Statements) -> None:
-        self._set_open(statements, event, True)
-        if event.institution_id is not None:
-            self._link(statements, event, event.institution_id, REFERRAL)
-
-    @_statements.register
-    def _(self, event: ReferralReviewed, statements: _Statements) -> None:
-        if event.outcome is ReviewOutcome.DECLINED:
-            self._set_open(statements, event, False)
-
-    @_statements.register
-    def _(self, event: CaseClosed, statements: _Statements) -> None:
-        self._set_open(statements, event, False)
-
-    @_statements.register
-    def _(self, event: CaseReopened, statements: _Statements) -> None:
-        self._set_open(statements, event, True)
-
-    @_statements.register
-    def _(self, event: PersonalDataErased, statements: _Statements) -> None:
+    @_fold.register
+    def _(self, event: Referred, changes: _Changes) -> None:
         young_person_id = event.originator_id.hex
-        statements.add(
-            f"DELETE FROM {self.table(LINKS)} WHERE young_person_id = %s", (young_person_id,)
-        )
-        statements.add(
-            f"DELETE FROM {self.table(CASES)} WHERE young_person_id = %s", (young_person_id,)
-        )
-
-    @_statements.register
-    def _(self, event: TransitionStarted, statements: _Statements) -> None:
-        if event.to_institution_id is not None:
-            ref = event.transition_id.hex
-            self._link(statements, event, event.to_institution_id, TRANSITION, ref)
-
-    @_statements.register
-    def _(self, event: EducationStarted, statements: _Statements) -> None:
+        changes.cases[young_person_id] = 1
         if event.institution_id is not None:
-            ref = event.transition_id.hex
-            self._link(statements, event, event.institution_id, TRANSITION, ref)
+            changes.link((event.institution_id.hex, young_person_id, REFERRAL, ""))
 
-    @_statements.register
-    def _(self, event: TransitionCompleted, statements: _Statements) -> None:
-        self._end_transition(statements, event, event.transition_id.hex)
+    @_fold.register
+    def _(self, event: ReferralReviewed, changes: _Changes) -> None:
+        if event.outcome is ReviewOutcome.DECLINED:
+            changes.cases[event.originator_id.hex] = 0
 
-    @_statements.register
-    def _(self, event: TransitionAbandoned, statements: _Statements) -> None:
-        self._end_transition(statements, event, event.transition_id.hex)
+    @_fold.register
+    def _(self, event: CaseClosed, changes: _Changes) -> None:
+        changes.cases[event.originator_id.hex] = 0
 
-    @_statements.register
-    def _(self, event: AbsenceReported, statements: _Statements) -> None:
-        self._link(statements, event, event.institution_id, SIGNAL)
+    @_fold.register
+    def _(self, event: CaseReopened, changes: _Changes) -> None:
+        changes.cases[event.originator_id.hex] = 1
 
-    @_statements.register
-    def _(self, event: ConcernReported, statements: _Statements) -> None:
-        self._link(statements, event, event.institution_id, SIGNAL)
+    @_fold.register
+    def _(self, event: PersonalDataErased, changes: _Changes) -> None:
+        changes.erase(event.originator_id.hex)
 
-    @_statements.register
-    def _(self, event: DropoutReported, statements: _Statements) -> None:
-        self._link(statements, event, event.institution_id, SIGNAL)
+    @_fold.register
+    def _(self, event: TransitionStarted, changes: _Changes) -> None:
+        if event.to_institution_id is not None:
+            changes.link(
+                (
+                    event.to_institution_id.hex,
+                    event.originator_id.hex,
+                    TRANSITION,
+                    event.transition_id.hex,
+                )
+            )
+
+    @_fold.register
+    def _(self, event: EducationStarted, changes: _Changes) -> None:
+        if event.institution_id is not None:
+            changes.link(
+                (
+                    event.institution_id.hex,
+                    event.originator_id.hex,
+                    TRANSITION,
+                    event.transition_id.hex,
+                )
+            )
+
+    @_fold.register
+    def _(self, event: TransitionCompleted, changes: _Changes) -> None:
+        changes.end_transition(event.originator_id.hex, event.transition_id.hex)
+
+    @_fold.register
+    def _(self, event: TransitionAbandoned, changes: _Changes) -> None:
+        changes.end_transition(event.originator_id.hex, event.transition_id.hex)
+
+    @_fold.register
+    def _(self, event: AbsenceReported, changes: _Changes) -> None:
+        changes.link((event.institution_id.hex, event.originator_id.hex, SIGNAL, ""))
+
+    @_fold.register
+    def _(self, event: ConcernReported, changes: _Changes) -> None:
+        changes.link((event.institution_id.hex, event.originator_id.hex, SIGNAL, ""))
+
+    @_fold.register
+    def _(self, event: DropoutReported, changes: _Changes) -> None:
+        changes.link((event.institution_id.hex, event.originator_id.hex, SIGNAL, ""))
+
+
+_EVENTS = (
+    InstitutionRegistered,
+    ContactPersonAssigned,
+    Referred,
+    ReferralReviewed,
+    CaseClosed,
+    CaseReopened,
+    PersonalDataErased,
+    TransitionStarted,
+    EducationStarted,
+    TransitionCompleted,
+    TransitionAbandoned,
+    AbsenceReported,
+    ConcernReported,
+    DropoutReported,
+)
+"""The events that change the tables; the others are passed over before dispatching."""
 
 
 # --- the view: reads for the API ------------------------------------------------------------

@@ -23,10 +23,10 @@ batch grows with the rows it touches, not with its number of events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, cast
 
 from domain.vocabulary import MilestoneStatus
 from domain.young_person_events import (
@@ -42,6 +42,7 @@ from domain.young_person_events import (
 )
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc
+from projections.dispatch import Handlers
 from projections.store import Row, ViewCursor
 
 PLANS = "plans"
@@ -83,22 +84,19 @@ _EVENTS = (
 _MILESTONE_CHANGES = (MilestoneReached, MilestoneMissed, MilestoneRescheduled, MilestoneDropped)
 
 
-def _upsert(table: str, columns: Sequence[str], key: str) -> str:
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
-
-
 @dataclass
 class _Batch:
-    """The rows one batch of events touches, keyed by id hex, and whom it erased."""
+    """The rows one batch of events touches, keyed by id hex, and whom it erased.
+
+    ``stored_plans`` and ``stored_milestones`` hold the rows as they were read (as value
+    tuples in column order), so that only the rows the batch changed are written.
+    """
 
     plans: dict[str, Row] = field(default_factory=dict)
     milestones: dict[str, Row] = field(default_factory=dict)
     erased: list[str] = field(default_factory=list)
+    stored_plans: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    stored_milestones: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 class PlanProjection(Projection):
@@ -106,6 +104,10 @@ class PlanProjection(Projection):
 
     name = "plan"
     base_tables = (PLANS, MILESTONES)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rules = Handlers(type(self), "apply", _EVENTS)
 
     def create_tables(self, cur: ViewCursor) -> None:
         plans, milestones = self.table(PLANS), self.table(MILESTONES)
@@ -128,12 +130,14 @@ class PlanProjection(Projection):
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        relevant = [event for _, event in events if isinstance(event, _EVENTS)]
+        rules = self._rules
+        relevant = [(event, rule) for _, event in events if (rule := rules(type(event)))]
         if not relevant:
             return
-        batch = self._load(cur, relevant)
-        for event in relevant:
-            self.apply(event, batch)
+        # Rules are found only for the young person's events of _EVENTS.
+        batch = self._load(cur, [cast(YoungPersonEvent, event) for event, _ in relevant])
+        for event, rule in relevant:
+            rule(self, event, batch)
         self._save(cur, batch)
 
     def _load(self, cur: ViewCursor, events: Sequence[YoungPersonEvent]) -> _Batch:
@@ -150,6 +154,9 @@ class PlanProjection(Projection):
                 [people],
             ).fetchall()
             batch.plans = {row["young_person_id"]: row for row in rows}
+            batch.stored_plans = {
+                key: _values(row, PLAN_COLUMNS) for key, row in batch.plans.items()
+            }
         changed = list(
             dict.fromkeys(e.milestone_id.hex for e in events if isinstance(e, _MILESTONE_CHANGES))
         )
@@ -160,19 +167,24 @@ class PlanProjection(Projection):
                 [changed],
             ).fetchall()
             batch.milestones = {row["milestone_id"]: row for row in rows}
+            batch.stored_milestones = {
+                key: _values(row, MILESTONE_COLUMNS) for key, row in batch.milestones.items()
+            }
         return batch
 
     def _save(self, cur: ViewCursor, batch: _Batch) -> None:
-        if batch.plans:
-            cur.executemany(
-                _upsert(self.table(PLANS), PLAN_COLUMNS, "young_person_id"),
-                _values(batch.plans.values(), PLAN_COLUMNS),
-            )
-        if batch.milestones:
-            cur.executemany(
-                _upsert(self.table(MILESTONES), MILESTONE_COLUMNS, "milestone_id"),
-                _values(batch.milestones.values(), MILESTONE_COLUMNS),
-            )
+        cur.upsert_rows(
+            self.table(PLANS),
+            PLAN_COLUMNS,
+            _changed(batch.plans, batch.stored_plans, PLAN_COLUMNS),
+            key=("young_person_id",),
+        )
+        cur.upsert_rows(
+            self.table(MILESTONES),
+            MILESTONE_COLUMNS,
+            _changed(batch.milestones, batch.stored_milestones, MILESTONE_COLUMNS),
+            key=("milestone_id",),
+        )
         if batch.erased:
             # After the upserts, so what this batch wrote before the erasure is purged too;
             # nothing of that person follows an erasure in the log.
@@ -282,8 +294,20 @@ class PlanProjection(Projection):
         milestone["resolved_at"] = iso_utc(event.occurred_at)
 
 
-def _values(rows: Iterable[Row], columns: Sequence[str]) -> list[tuple[Any, ...]]:
-    return [tuple(row[column] for column in columns) for row in rows]
+def _values(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[column] for column in columns)
+
+
+def _changed(
+    rows: dict[str, Row], stored: dict[str, tuple[Any, ...]], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The values of the rows that differ from those read (new rows included)."""
+    changed = []
+    for key, row in rows.items():
+        values = _values(row, columns)
+        if values != stored.get(key):
+            changed.append(values)
+    return changed
 
 
 # --- the view: reads for the API ------------------------------------------------------------

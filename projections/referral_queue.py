@@ -39,6 +39,7 @@ from domain.young_person_events import (
 )
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_utc, parse_utc
+from projections.dispatch import Handlers
 from projections.store import Row, ViewCursor
 
 QUEUE = "referral_queue"
@@ -51,6 +52,16 @@ _LOAD_CHUNK = 500
 
 _EVENTS = (Referred, ReferralReviewed, ConsentRecorded, ConsentWithdrawn, PersonalDataErased)
 _SCOPE_ORDER = {scope.value: index for index, scope in enumerate(ConsentScope)}
+
+_COLUMN_NAMES = (
+    "young_person_id",
+    "status",
+    "referred_at",
+    "institution_id",
+    "consents",
+    "waitlisted_on",
+)
+_COLUMNS = ", ".join(_COLUMN_NAMES)
 
 Consent = tuple[str, str | None]
 """A consent given: its scope (a ConsentScope value) and, for sharing, the institution."""
@@ -93,6 +104,10 @@ class ReferralQueueProjection(Projection):
     name = "referral_queue"
     base_tables = (QUEUE,)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._folds = Handlers(type(self), "_fold", _EVENTS)
+
     def create_tables(self, cur: ViewCursor) -> None:
         table = self.table(QUEUE)
         cur.execute(
@@ -106,43 +121,66 @@ class ReferralQueueProjection(Projection):
         )
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        relevant = [event for _, event in events if isinstance(event, _EVENTS)]
+        folds = self._folds
+        relevant = [
+            (event, event.originator_id.hex, fold)
+            for _, event in events
+            if (fold := folds(type(event)))
+        ]
         if not relevant:
             return
-        ids = list(dict.fromkeys(event.originator_id.hex for event in relevant))
-        queue = self._load(cur, ids)
-        for event in relevant:
-            self._fold(event, queue, event.originator_id.hex)
-        self._save(cur, queue)
+        ids = list(dict.fromkeys(young_person_id for _, young_person_id, _ in relevant))
+        queue, stored = self._load(cur, ids)
+        for event, young_person_id, fold in relevant:
+            fold(self, event, queue, young_person_id)
+        self._save(cur, queue, stored)
 
-    def _load(self, cur: ViewCursor, ids: list[str]) -> dict[str, _Pending | None]:
-        """Each young person's pending referral, None for those not in the queue."""
+    def _load(
+        self, cur: ViewCursor, ids: list[str]
+    ) -> tuple[dict[str, _Pending | None], dict[str, tuple[Any, ...]]]:
+        """Each young person's pending referral, None for those not in the queue; and the
+        rows as read, to write back only what changed."""
         queue: dict[str, _Pending | None] = dict.fromkeys(ids)
+        stored: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(ids), _LOAD_CHUNK):
             rows = cur.execute(
-                f"SELECT * FROM {self.table(QUEUE)} WHERE young_person_id = ANY(%s)",
+                f"SELECT {_COLUMNS} FROM {self.table(QUEUE)} WHERE young_person_id = ANY(%s)",
                 (ids[start : start + _LOAD_CHUNK],),
             ).fetchall()
             for row in rows:
-                queue[row["young_person_id"]] = _Pending(
+                young_person_id = row["young_person_id"]
+                queue[young_person_id] = _Pending(
                     status=row["status"],
                     referred_at=row["referred_at"],
                     institution_id=row["institution_id"],
                     consents=_consents_of(row["consents"]),
                     waitlisted_on=row["waitlisted_on"],
                 )
-        return queue
+                stored[young_person_id] = tuple(row[column] for column in _COLUMN_NAMES)
+        return queue, stored
 
-    def _save(self, cur: ViewCursor, queue: dict[str, _Pending | None]) -> None:
+    def _save(
+        self,
+        cur: ViewCursor,
+        queue: dict[str, _Pending | None],
+        stored: dict[str, tuple[Any, ...]],
+    ) -> None:
         table = self.table(QUEUE)
-        gone = [young_person_id for young_person_id, item in queue.items() if item is None]
+        gone = [
+            young_person_id
+            for young_person_id, item in queue.items()
+            if item is None and young_person_id in stored
+        ]
         for start in range(0, len(gone), _LOAD_CHUNK):
             cur.execute(
                 f"DELETE FROM {table} WHERE young_person_id = ANY(%s)",
                 (gone[start : start + _LOAD_CHUNK],),
             )
-        pending = [
-            (
+        changed = []
+        for young_person_id, item in queue.items():
+            if item is None:
+                continue
+            values = (
                 young_person_id,
                 item.status,
                 item.referred_at,
@@ -150,18 +188,9 @@ class ReferralQueueProjection(Projection):
                 _consents_json(item.consents),
                 item.waitlisted_on,
             )
-            for young_person_id, item in queue.items()
-            if item is not None
-        ]
-        if pending:
-            cur.executemany(
-                f"INSERT INTO {table} (young_person_id, status, referred_at, institution_id, "
-                "consents, waitlisted_on) VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (young_person_id) DO UPDATE SET status = EXCLUDED.status, "
-                "referred_at = EXCLUDED.referred_at, institution_id = EXCLUDED.institution_id, "
-                "consents = EXCLUDED.consents, waitlisted_on = EXCLUDED.waitlisted_on",
-                pending,
-            )
+            if values != stored.get(young_person_id):
+                changed.append(values)
+        cur.upsert_rows(table, _COLUMN_NAMES, changed, key=("young_person_id",))
 
     # --- folding one event ---------------------------------------------------------------
 
@@ -258,9 +287,6 @@ class QueueCursor:
         except (ValueError, UnicodeError, binascii.Error):
             raise ValueError("not a referral queue cursor") from None
         return cls(referred_at, young_person_id)
-
-
-_COLUMNS = "young_person_id, status, referred_at, institution_id, consents, waitlisted_on"
 
 
 def _entry(row: Row, today: date) -> Row:

@@ -8,10 +8,17 @@ as ``dict``s and turn "the database is not there" into ``ViewStoreUnavailableErr
 The tracking table (one row per projection: the last event log position applied) lives
 here too, so a projection's view rows and its position are written by the same cursor,
 in the same transaction.
+
+Rows in bulk: ``ViewCursor.copy_rows`` inserts new rows (PostgreSQL's ``COPY``: about
+84,000 timeline rows a second against 36,000 with one ``INSERT`` each), and
+``ViewCursor.upsert_rows`` inserts or replaces rows by key and ``ViewCursor.delete_rows``
+deletes them by key (on PostgreSQL one statement for all of them). SQLite runs them as
+``executemany``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -23,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import psycopg
+import psycopg.errors
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
@@ -41,6 +49,27 @@ class TrackingConflictError(Exception):
     """Another runner already recorded the projection at or past this position."""
 
 
+class DuplicateRowError(Exception):
+    """``copy_rows`` met a row whose key is in the table already; it wrote nothing."""
+
+
+_COPY_SAVEPOINT = "copy_rows"
+
+
+def _names(columns: Sequence[str]) -> str:
+    return ", ".join(quote_identifier(column) for column in columns)
+
+
+def _on_conflict(columns: Sequence[str], key: Sequence[str], replace: bool) -> str:
+    updates = ", ".join(
+        f"{quote_identifier(column)} = EXCLUDED.{quote_identifier(column)}"
+        for column in columns
+        if column not in key
+    )
+    action = f"DO UPDATE SET {updates}" if replace and updates else "DO NOTHING"
+    return f"ON CONFLICT ({_names(key)}) {action}"
+
+
 class ViewCursor(ABC):
     """A cursor inside one view-store transaction."""
 
@@ -53,6 +82,73 @@ class ViewCursor(ABC):
     @abstractmethod
     def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
         """Run one statement once per parameter set."""
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` (values in ``columns`` order) into ``table``, as new rows.
+
+        All or nothing: when a row's key is in the table already, nothing of the call is
+        written and ``DuplicateRowError`` is raised; the transaction itself goes on (a
+        savepoint undoes just this call), so the caller may write the rows another way.
+
+        This generic form inserts with ``executemany``; PostgreSQL's cursor overrides it
+        with ``COPY``.
+        """
+        if not rows:
+            return
+        placeholders = ", ".join(["%s"] * len(columns))
+        self.execute(f"SAVEPOINT {_COPY_SAVEPOINT}")
+        try:
+            self.executemany(
+                f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
+                f"VALUES ({placeholders})",
+                rows,
+            )
+        except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as error:
+            self.execute(f"ROLLBACK TO SAVEPOINT {_COPY_SAVEPOINT}")
+            self.execute(f"RELEASE SAVEPOINT {_COPY_SAVEPOINT}")
+            if isinstance(error, sqlite3.IntegrityError) and "UNIQUE" not in str(error):
+                raise
+            # No key values in the message: they may come from a person's rows.
+            raise DuplicateRowError(f"a row is in {table} already") from None
+        self.execute(f"RELEASE SAVEPOINT {_COPY_SAVEPOINT}")
+
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        key: Sequence[str],
+        replace: bool = True,
+    ) -> None:
+        """Insert ``rows`` (values in ``columns`` order) into ``table``; a row whose ``key``
+        is there already replaces it (every column not in ``key`` is overwritten), or with
+        ``replace=False`` leaves it as it is.
+
+        The keys must be unique among ``rows`` when replacing. This generic form runs
+        ``INSERT ... ON CONFLICT`` once per row with ``executemany``; PostgreSQL's cursor
+        overrides it with one ``INSERT ... SELECT`` from the rows sent as JSON.
+        """
+        if rows:
+            placeholders = ", ".join(["%s"] * len(columns))
+            self.executemany(
+                f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
+                f"VALUES ({placeholders}) {_on_conflict(columns, key, replace)}",
+                rows,
+            )
+
+    def delete_rows(
+        self, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]
+    ) -> None:
+        """Delete from ``table`` each row whose ``columns`` hold the values of one of
+        ``keys`` (value tuples in ``columns`` order).
+
+        This generic form runs one ``DELETE`` per key with ``executemany``; PostgreSQL's
+        cursor overrides it with one statement for all of them.
+        """
+        if keys:
+            conditions = " AND ".join(f"{quote_identifier(column)} = %s" for column in columns)
+            self.executemany(f"DELETE FROM {quote_identifier(table)} WHERE {conditions}", keys)
 
     @abstractmethod
     def fetchone(self) -> Row | None: ...
@@ -87,6 +183,7 @@ class ViewStore(ABC):
 
 # --- SQLite -----------------------------------------------------------------------------
 
+_ANY_LIST = re.compile(r"=\s*ANY\s*\(", re.IGNORECASE)
 _TOKEN = re.compile(r"=\s*ANY\s*\(\s*%(?:\((\w+)\))?s\s*\)|%%|%\((\w+)\)s|%s", re.IGNORECASE)
 
 # sqlite3.OperationalError covers both "cannot reach the file" and plain SQL mistakes;
@@ -166,7 +263,7 @@ class SQLiteViewCursor(ViewCursor):
         return self
 
     def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
-        if "ANY" in sql.upper():
+        if _ANY_LIST.search(sql):
             raise ValueError("executemany does not support = ANY(%s); use execute")
         self._cursor.executemany(_translate_plain(sql), seq_of_params)
 
@@ -275,6 +372,36 @@ class SQLiteViewStore(ViewStore):
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
+def _json_columns(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str] | None:
+    """For each column, the expression that reads it from ``item``, one of ``rows`` sent as
+    a JSON array of arrays; None when a value is neither text, a whole number nor null.
+
+    Each column is typed from its values: text as it is, whole numbers cast (for BIGINT
+    and INTEGER columns alike), and a column that is null throughout as an untyped NULL,
+    which takes the type its place asks for.
+    """
+    kinds: list[type | None] = [None] * len(columns)
+    for row in rows:
+        for index, value in enumerate(row):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is not str and kind is not int:
+                return None
+            if kinds[index] is None:
+                kinds[index] = kind
+            elif kinds[index] is not kind:
+                return None
+    return [
+        "NULL" if kind is None else f"(item->>{index})" + ("::bigint" if kind is int else "")
+        for index, kind in enumerate(kinds)
+    ]
+
+
+def _json_rows(rows: Sequence[Sequence[Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"))
+
+
 class PostgresViewCursor(ViewCursor):
     dialect: Dialect = "postgres"
 
@@ -288,6 +415,67 @@ class PostgresViewCursor(ViewCursor):
 
     def executemany(self, sql: str, seq_of_params: Iterable[Params]) -> None:
         self._cursor.executemany(sql, seq_of_params)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        statement = f"COPY {quote_identifier(table)} ({_names(columns)}) FROM STDIN"
+        try:
+            # A nested transaction is a savepoint: a duplicate undoes this call only.
+            with self._cursor.connection.transaction(), self._cursor.copy(statement) as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+        except psycopg.errors.UniqueViolation:
+            # No key values in the message: they may come from a person's rows.
+            raise DuplicateRowError(f"a row is in {table} already") from None
+
+    def upsert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        key: Sequence[str],
+        replace: bool = True,
+    ) -> None:
+        if not rows:
+            return
+        selected = _json_columns(columns, rows)
+        if selected is None:
+            super().upsert_rows(table, columns, rows, key=key, replace=replace)
+            return
+        # One INSERT per row costs the client about 9 us a row (22 columns) to send; the
+        # rows as one JSON parameter cost about 1.5, in one round trip, and the server
+        # takes them faster too (measured 75,000-100,000 against 40,000 rows a second).
+        # (A COPY into a temporary staging table was as fast, but emptying it at each
+        # commit waited on the file system whenever the disk was busy.)
+        self._cursor.execute(
+            f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
+            f"SELECT {', '.join(selected)} FROM jsonb_array_elements(%s::jsonb) AS item "
+            f"{_on_conflict(columns, key, replace)}",
+            (_json_rows(rows),),
+        )
+
+    def delete_rows(
+        self, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]
+    ) -> None:
+        if not keys:
+            return
+        matched = _json_columns(columns, keys)
+        if matched is None:
+            super().delete_rows(table, columns, keys)
+            return
+        # As upsert_rows: one statement, the keys as one JSON parameter.
+        conditions = " AND ".join(
+            f"{quote_identifier(table)}.{quote_identifier(column)} = {value}"
+            for column, value in zip(columns, matched, strict=True)
+        )
+        self._cursor.execute(
+            f"DELETE FROM {quote_identifier(table)} "
+            f"USING jsonb_array_elements(%s::jsonb) AS item WHERE {conditions}",
+            (_json_rows(keys),),
+        )
 
     def fetchone(self) -> Row | None:
         return self._cursor.fetchone()
@@ -400,6 +588,20 @@ def serialize_ddl(cur: ViewCursor) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x0FE76A46,))
 
 
+def commit_asynchronously(cur: ViewCursor) -> None:
+    """Let this transaction's commit return before its write-ahead log reaches the disk.
+
+    For the projection runner's batches on PostgreSQL, where waiting for the disk at each
+    commit cost more than applying a batch of a thousand events to a small read model.
+    Safe for read models: a view and its tracking row commit together or not at all, so
+    a server crash can lose only the last few batches (about the last 0.6 s of them),
+    never half of one, and the runner applies them again from the event log, whose own
+    commits stay synchronous. SQLite views already commit with ``synchronous=NORMAL``.
+    """
+    if cur.dialect == "postgres":
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def add_column_if_missing(cur: ViewCursor, table: str, column: str, definition: str) -> None:
     """Add ``column`` to an existing ``table`` that was created before it was introduced.
 
@@ -470,6 +672,28 @@ def write_position(
     )
     if cur.rowcount != 1:
         raise TrackingConflictError(f"{projection} is not where this batch started")
+
+
+def write_positions(
+    cur: ViewCursor, projections: Sequence[str], position: int, *, previous: int
+) -> None:
+    """``write_position`` for several projections at once (one statement), each moving
+    from exactly ``previous``; ``TrackingConflictError`` when any of them is elsewhere."""
+    if not projections:
+        return
+    values = ", ".join(["(%s, %s)"] * len(projections))
+    params: list[Any] = []
+    for projection in projections:
+        params += (projection, position)
+    params.append(previous)
+    cur.execute(
+        f"INSERT INTO {TRACKING_TABLE} (projection, position) VALUES {values} "
+        "ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position "
+        f"WHERE {TRACKING_TABLE}.position = %s",
+        params,
+    )
+    if cur.rowcount != len(projections):
+        raise TrackingConflictError("a projection is not where this batch started")
 
 
 def set_position(cur: ViewCursor, projection: str, position: int) -> None:

@@ -18,11 +18,12 @@ as None and reaches the same rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import date, datetime, time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
 from enum import Enum
-from functools import singledispatchmethod
-from typing import Any
+from functools import cache, singledispatchmethod
+from operator import attrgetter
+from typing import Any, cast
 from uuid import UUID
 
 from domain import young_person_events
@@ -82,7 +83,8 @@ from domain.young_person_events import (
 )
 from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_utc
-from projections.store import Row, ViewCursor, add_column_if_missing
+from projections.dispatch import Handler, Handlers
+from projections.store import DuplicateRowError, Row, ViewCursor, add_column_if_missing
 
 TABLE = "timeline_entries"
 ERASED_COLUMN = "personal_data_erased"
@@ -91,6 +93,7 @@ _ENVELOPE = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp", "occurred_at", "actor"}
 )
 """Event attributes that have columns of their own (or mean nothing to people)."""
+_ENVELOPE_FIELDS = tuple(_ENVELOPE)
 
 
 def _plain(value: Any) -> Any:
@@ -118,11 +121,73 @@ def event_fields(event: DomainEvent) -> dict[str, Any]:
 
 
 def details_json(event: DomainEvent) -> str:
-    return _dumps(event_fields(event))
+    """The event's own fields as compact JSON with sorted keys: the ``details`` column."""
+    if _declares_mappings(type(event)):
+        return _dumps(event_fields(event))
+    # The encoder asks _json_ready only for what JSON lacks (ids, times, vocabularies), by
+    # then deep in its C loop: about twice as fast as _plain on every field first, and
+    # the same text (a test compares them).
+    fields = vars(event).copy()
+    for name in _ENVELOPE_FIELDS:
+        fields.pop(name, None)
+    return _encode_details(fields)
 
 
 def _dumps(fields: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    return {"id": actor.id, "role": actor.role.value}
+
+
+def _converter(cls: type) -> Callable[[Any], Any] | None:
+    """How ``_plain`` makes a value of ``cls`` JSON-ready; None when JSON cannot take it."""
+    if issubclass(cls, Enum):
+        # The member's own attribute: ``.value`` goes through a descriptor first.
+        return attrgetter("_value_")
+    if issubclass(cls, UUID):
+        return attrgetter("hex")
+    if issubclass(cls, datetime):
+        return iso_utc
+    if issubclass(cls, date | time):
+        return cls.isoformat
+    if issubclass(cls, Actor):
+        return _actor_fields
+    if issubclass(cls, set | frozenset):
+        return list
+    return None
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any] | None] = {}
+
+
+def _json_ready(value: Any) -> Any:
+    """The encoder's fallback: what ``_plain`` makes of a value JSON does not know."""
+    cls = type(value)
+    try:
+        convert = _CONVERTERS[cls]
+    except KeyError:
+        convert = _CONVERTERS[cls] = _converter(cls)
+    if convert is None:
+        raise TypeError(f"Object of type {cls.__name__} is not JSON serializable")
+    return convert(value)
+
+
+_encode_details = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_ready
+).encode
+
+
+@cache
+def _declares_mappings(cls: type) -> bool:
+    """Whether an event class has a field that may hold a dict, whose keys ``_plain``
+    turns into text its own way (JSON would spell ``True`` or ``None`` keys otherwise)."""
+    return any(
+        "dict" in str(annotation) or "Mapping" in str(annotation)
+        for klass in cls.__mro__
+        for annotation in getattr(klass, "__annotations__", {}).values()
+    )
 
 
 def _personal_fields_by_type() -> dict[str, frozenset[str]]:
@@ -239,12 +304,37 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # --- the projection ------------------------------------------------------------------------
 
+_INSERT_COLUMNS = (
+    "young_person_id",
+    "position",
+    "occurred_at",
+    "recorded_at",
+    "event_type",
+    "actor_id",
+    "actor_role",
+    "summary",
+    "details",
+)
+
+
+def _iso_utc(moment: datetime) -> str:
+    # iso_utc, without the conversion for the times that are in UTC already (all that
+    # the event store decodes): a third of its cost, twice per row.
+    if moment.tzinfo is UTC:
+        return moment.isoformat(timespec="microseconds")
+    return iso_utc(moment)
+
 
 class TimelineProjection(Projection):
     """Keeps ``timeline_entries`` up to date: one row per young person's event."""
 
     name = "timeline"
     base_tables = (TABLE,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Each young person event type's summary function; None for other events.
+        self._summaries = Handlers(type(self), "summary", (YoungPersonEvent,))
 
     def create_tables(self, cur: ViewCursor) -> None:
         table = self.table(TABLE)
@@ -266,10 +356,12 @@ class TimelineProjection(Projection):
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
         rows: list[tuple[Any, ...]] = []
+        summaries, row = self._summaries, self._row
         for position, event in events:
-            row = self.row(position, event)
-            if row is not None:
-                rows.append(row)
+            summary = summaries(type(event))
+            if summary is None:
+                continue
+            rows.append(row(position, cast(YoungPersonEvent, event), summary))
             if isinstance(event, PersonalDataErased):
                 # The person's rows of this batch must be in the table before the purge.
                 self._insert(cur, rows)
@@ -280,21 +372,19 @@ class TimelineProjection(Projection):
     def _insert(self, cur: ViewCursor, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        # A re-applied event (rebuild over an unemptied table) renders the same row, so
-        # replacing it keeps the view a function of the event log. The erasure marker is
-        # left as it is: a row once purged never claims to hold personal data again.
-        cur.executemany(
-            f"INSERT INTO {self.table(TABLE)} (young_person_id, position, occurred_at, "
-            "recorded_at, "
-            "event_type, actor_id, actor_role, summary, details) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (young_person_id, position) DO UPDATE SET "
-            "occurred_at = EXCLUDED.occurred_at, recorded_at = EXCLUDED.recorded_at, "
-            "event_type = EXCLUDED.event_type, actor_id = EXCLUDED.actor_id, "
-            "actor_role = EXCLUDED.actor_role, summary = EXCLUDED.summary, "
-            "details = EXCLUDED.details",
-            rows,
-        )
+        table = self.table(TABLE)
+        try:
+            # Each event is applied once (the runner's tracking sees to it) and a rebuild
+            # starts from empty tables, so the rows are new: COPY them, the fastest way in.
+            cur.copy_rows(table, _INSERT_COLUMNS, rows)
+            return
+        except DuplicateRowError:
+            pass
+        # Rows already there (a view replayed over its own tables by hand) are replaced
+        # with the same rendering, which keeps the view a function of the event log. The
+        # erasure marker is left as it is: a row once purged never claims to hold
+        # personal data again.
+        cur.upsert_rows(table, _INSERT_COLUMNS, rows, key=("young_person_id", "position"))
 
     def _erase(self, cur: ViewCursor, young_person_id: str) -> None:
         """Null the personal fields of every row of the young person and mark the rows."""
@@ -314,17 +404,22 @@ class TimelineProjection(Projection):
 
     def row(self, position: int, event: DomainEvent) -> tuple[Any, ...] | None:
         """The timeline row of ``event``; None for events outside young people's streams."""
-        if not isinstance(event, YoungPersonEvent):
+        summary = self._summaries(type(event))
+        if summary is None:
             return None
+        return self._row(position, cast(YoungPersonEvent, event), summary)
+
+    def _row(self, position: int, event: YoungPersonEvent, summary: Handler) -> tuple[Any, ...]:
+        actor = event.actor
         return (
             event.originator_id.hex,
             position,
-            iso_utc(event.occurred_at),
-            iso_utc(event.timestamp),
+            _iso_utc(event.occurred_at),
+            _iso_utc(event.timestamp),
             type(event).__name__,
-            event.actor.id,
-            event.actor.role.value,
-            self.summary(event),
+            actor.id,
+            actor.role._value_,
+            summary(self, event),
             details_json(event),
         )
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from domain.vocabulary import TransitionPhase
@@ -38,6 +38,7 @@ from domain.young_person_events import (
 )
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc, parse_utc
+from projections.dispatch import Handlers
 from projections.store import Row, ViewCursor
 
 TRANSITIONS = "transitions"
@@ -72,15 +73,6 @@ _EVENTS = (
 _TRANSITION_CHANGES = (EducationStarted, TransitionCompleted, TransitionAbandoned)
 
 
-def _upsert(table: str, columns: Sequence[str], key: str) -> str:
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
-
-
 def days_since_start(started_at_text: str, today: date, tz: tzinfo = UTC) -> int:
     """Whole calendar days from a stored start time (UTC ISO text) to ``today``.
 
@@ -106,6 +98,10 @@ class TransitionsProjection(Projection):
     name = "transitions"
     base_tables = (TRANSITIONS, STEPS)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._rules = Handlers(type(self), "apply", _EVENTS)
+
     def create_tables(self, cur: ViewCursor) -> None:
         transitions, steps = self.table(TRANSITIONS), self.table(STEPS)
         cur.execute(
@@ -130,12 +126,14 @@ class TransitionsProjection(Projection):
         cur.execute(f"CREATE INDEX IF NOT EXISTS {steps}_by_person ON {steps} (young_person_id)")
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
-        relevant = [(p, event) for p, event in events if isinstance(event, _EVENTS)]
+        rules = self._rules
+        relevant = [(p, event, rule) for p, event in events if (rule := rules(type(event)))]
         if not relevant:
             return
-        batch = self._load(cur, [event for _, event in relevant])
-        for position, event in relevant:
-            self.apply(event, position, batch)
+        # Rules are found only for the young person's events of _EVENTS.
+        batch = self._load(cur, [cast(YoungPersonEvent, event) for _, event, _ in relevant])
+        for position, event, rule in relevant:
+            rule(self, event, position, batch)
         self._save(cur, batch)
 
     def _load(self, cur: ViewCursor, events: Sequence[YoungPersonEvent]) -> _Batch:
@@ -154,19 +152,17 @@ class TransitionsProjection(Projection):
 
     def _save(self, cur: ViewCursor, batch: _Batch) -> None:
         transitions, steps = self.table(TRANSITIONS), self.table(STEPS)
-        if batch.transitions:
-            cur.executemany(
-                _upsert(transitions, TRANSITION_COLUMNS, "transition_id"),
-                _values(batch.transitions.values(), TRANSITION_COLUMNS),
-            )
-        if batch.steps:
-            # A step is identified by its log position, so applying it again changes nothing.
-            cur.executemany(
-                f"INSERT INTO {steps} ({', '.join(STEP_COLUMNS)}) "
-                f"VALUES ({', '.join(['%s'] * len(STEP_COLUMNS))}) "
-                "ON CONFLICT (transition_id, position) DO NOTHING",
-                batch.steps,
-            )
+        # Every transition read is changed by the event that made it read.
+        cur.upsert_rows(
+            transitions,
+            TRANSITION_COLUMNS,
+            _values(batch.transitions.values(), TRANSITION_COLUMNS),
+            key=("transition_id",),
+        )
+        # A step is identified by its log position, so applying it again changes nothing.
+        cur.upsert_rows(
+            steps, STEP_COLUMNS, batch.steps, key=("transition_id", "position"), replace=False
+        )
         if batch.erased:
             # After the writes, so what this batch wrote before the erasure is purged too;
             # nothing of that person follows an erasure in the log.
