@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
 from pathlib import Path
@@ -31,7 +30,6 @@ from projections.caseload import CaseloadProjection, CaseloadView, days_since
 from projections.columns import iso_utc
 from projections.store import Row, SQLiteViewStore, ViewCursor, ViewStore
 from tests import factories as f
-from tests.backends import Backend
 from tests.factories import (
     TEAM,
     TEAM_LEAD,
@@ -42,11 +40,11 @@ from tests.factories import (
     accepted_young_person,
     an_institution,
     enrolled_young_person,
-    new_app,
     referred_young_person,
 )
 from tests.fakes import DEFAULT_START, FakeClock
 from tests.strategies import Refer, Step, World, histories, perform
+from tests.views import read
 
 T = TypeVar("T")
 OTHER_TEAM = "aalborg-vest"
@@ -54,33 +52,8 @@ TABLES = ("caseload", "caseload_milestones", "caseload_transitions", "caseload_c
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> Overgang:
-    return new_app(clock)
-
-
-@pytest.fixture
-def store(backend: Backend) -> Iterator[ViewStore]:
-    store = backend.view_store()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def runner(app: Overgang, store: ViewStore) -> ProjectionRunner:
     return ProjectionRunner(app, store, [CaseloadProjection()], batch_size=7)
-
-
-def read(runner: ProjectionRunner, query: Callable[[ViewCursor], T]) -> T:
-    runner.catch_up()
-    with runner.store.transaction(readonly=True) as cur:
-        return query(cur)
 
 
 def caseload(runner: ProjectionRunner, counsellor_id: UUID) -> list[str]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import tempfile
-from collections.abc import Callable, Iterator
 from datetime import date
 from itertools import zip_longest
 from pathlib import Path
-from typing import TypeVar
 from uuid import UUID
 
 import pytest
@@ -29,9 +27,8 @@ from infra.runner import ProjectionRunner
 from projections.base import DomainEvent, PositionedEvent
 from projections.columns import iso_utc
 from projections.institutions import InstitutionsProjection, InstitutionsView
-from projections.store import Row, SQLiteViewStore, ViewCursor, ViewStore
+from projections.store import Row, SQLiteViewStore, ViewStore
 from tests import factories as f
-from tests.backends import Backend
 from tests.factories import (
     PARTNER,
     TEAM_LEAD,
@@ -41,45 +38,19 @@ from tests.factories import (
     accepted_young_person,
     an_institution,
     enrolled_young_person,
-    new_app,
     referred_young_person,
 )
-from tests.fakes import DEFAULT_START, FakeClock
+from tests.fakes import DEFAULT_START
 from tests.strategies import Refer, Step, World, histories, perform
+from tests.views import read
 
-T = TypeVar("T")
 TABLES = ("institutions", "institution_links", "institution_cases")
 OPEN = (CaseStatus.REFERRED, CaseStatus.WAITLISTED, CaseStatus.ACCEPTED, CaseStatus.ENROLLED)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> Overgang:
-    return new_app(clock)
-
-
-@pytest.fixture
-def store(backend: Backend) -> Iterator[ViewStore]:
-    store = backend.view_store()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def runner(app: Overgang, store: ViewStore) -> ProjectionRunner:
     return ProjectionRunner(app, store, [InstitutionsProjection()], batch_size=7)
-
-
-def read(runner: ProjectionRunner, query: Callable[[ViewCursor], T]) -> T:
-    runner.catch_up()
-    with runner.store.transaction(readonly=True) as cur:
-        return query(cur)
 
 
 def linked(runner: ProjectionRunner, institution_id: UUID) -> list[str]:

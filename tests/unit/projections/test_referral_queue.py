@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from itertools import zip_longest
 from pathlib import Path
-from typing import TypeVar
 from uuid import UUID
 
 import pytest
@@ -22,54 +20,27 @@ from infra.runner import ProjectionRunner
 from projections.base import DomainEvent, PositionedEvent
 from projections.columns import iso_utc
 from projections.referral_queue import QueueCursor, ReferralQueueProjection, ReferralQueueView
-from projections.store import Row, SQLiteViewStore, ViewCursor, ViewStore
+from projections.store import Row, SQLiteViewStore, ViewStore
 from tests import factories as f
-from tests.backends import Backend
 from tests.factories import (
     PARTNER,
     a_context,
     a_referral,
     an_institution,
     enrolled_young_person,
-    new_app,
     referred_young_person,
 )
 from tests.fakes import DEFAULT_START, FakeClock
 from tests.strategies import Refer, Step, World, histories, perform
+from tests.views import read
 
-T = TypeVar("T")
 TODAY = DEFAULT_START.date()
 PENDING = (CaseStatus.REFERRED, CaseStatus.WAITLISTED)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(clock: FakeClock) -> Overgang:
-    return new_app(clock)
-
-
-@pytest.fixture
-def store(backend: Backend) -> Iterator[ViewStore]:
-    store = backend.view_store()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def runner(app: Overgang, store: ViewStore) -> ProjectionRunner:
     return ProjectionRunner(app, store, [ReferralQueueProjection()], batch_size=7)
-
-
-def read(runner: ProjectionRunner, query: Callable[[ViewCursor], T]) -> T:
-    runner.catch_up()
-    with runner.store.transaction(readonly=True) as cur:
-        return query(cur)
 
 
 def queue(
