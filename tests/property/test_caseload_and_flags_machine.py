@@ -1,15 +1,20 @@
 """Random command histories through the real application, with the caseload and risk-flags
 read models checked after every step against a plain-Python model.
 
-The machine records commands on the in-memory application (a fake clock, facts stamped
-"now" except some contacts recorded late), catches a ``ProjectionRunner`` up (caseload and
-risk flags on an SQLite view store, in small batches) and then compares:
+The machine records commands on the in-memory application (a fake clock; facts stamped
+"now", except some contacts and institution reports recorded late, some at the very moment
+of an earlier fact), catches a ``ProjectionRunner`` up (caseload and risk flags on an SQLite
+view store, in small batches) and then compares:
 
-- caseload: each counsellor's active young people (enrolled, not closed, not erased), the
-  active count and caseload limit, and per entry the last *reached* contact, the current
-  transition (the latest started open one) with its phase, and the next open milestone;
-- risk flags: the set of (young person, rule, subject) open at the clock's now (and a little
-  later, with no new facts), for every starting rule.
+- caseload: each counsellor's (and team's) active young people (enrolled, not closed, not
+  erased), the active count and caseload limit, every case's status, and per entry the last
+  *reached* contact, the current transition (the latest started open one) with its phase,
+  and the next open milestone;
+- risk flags: the set of (young person, rule, subject) open at the clock's now, for every
+  starting rule, and with no new facts at a few later moments: fixed look-aheads and the
+  model's next "edges" (where a threshold is crossed), at the edge and a microsecond before.
+  Time also jumps to such edges and facts are recorded there, so ties between a fact and a
+  threshold are met exactly.
 
 The model is written from the rules' documentation (``projections.risk_rules``), not from the
 projections' code: the thresholds are spelled out here and checked against the rule book
@@ -26,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from hypothesis import event, settings
+from hypothesis import currently_in_test_context, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -356,6 +361,11 @@ class PersonModel:
         return any(self.open_since <= m <= at and quiet_at(m) for m in moments)
 
 
+def written_up_late(p: PersonModel) -> bool:
+    """Whether a contact can be recorded for ``p`` that happened before their last one."""
+    return p.status in OPEN_CASE and p.last_reached is not None
+
+
 # --- the machine --------------------------------------------------------------------------------
 
 indexes = st.integers(min_value=0, max_value=1_000)
@@ -543,13 +553,32 @@ class CaseloadAndFlagsMachine(RuleBasedStateMachine):
         which: int,
     ) -> None:
         p = self.pick(index, lambda p: p.status in OPEN_CASE)
-        # Recorded late sometimes (written up afterwards), never before the referral.
+        self.contact(p, reached, channel, purpose, self.late_moment(p, late, which))
+
+    def late_moment(self, p: PersonModel, late: timedelta | None, which: int) -> datetime:
+        """When a fact recorded now happened: now, or earlier (written up afterwards), but
+        never before the referral."""
         if late is AT_AN_EARLIER_FACT:
             moments = [moment for moment in p.known_moments() if moment < self.now]
-            occurred_at = moments[which % len(moments)] if moments else self.now
-        else:
-            occurred_at = max(p.referred_at, self.now - late)
-        self.contact(p, reached, channel, purpose, occurred_at)
+            return moments[which % len(moments)] if moments else self.now
+        return max(p.referred_at, self.now - late)
+
+    @precondition(lambda self: self.has(written_up_late))
+    @rule(
+        index=indexes,
+        which=indexes,
+        channel=st.sampled_from([Channel.MEETING, Channel.PHONE]),
+        purpose=st.sampled_from([Purpose.WAKE_UP, Purpose.CHECK_IN]),
+    )
+    def record_a_reached_contact_late(
+        self, index: int, which: int, channel: Channel, purpose: Purpose
+    ) -> None:
+        """A contact written up after a later one (or at the same moment): the latest in
+        the world counts, not the latest written."""
+        p = self.pick(index, written_up_late)
+        assert p.last_reached is not None
+        moments = [moment for moment in p.known_moments() if moment <= p.last_reached[0]]
+        self.contact(p, True, channel, purpose, moments[which % len(moments)])
 
     def contact(
         self,
@@ -598,20 +627,21 @@ class CaseloadAndFlagsMachine(RuleBasedStateMachine):
         p.wake_up_reset = latest(p.wake_up_reset, (self.now, result.position))
 
     @precondition(lambda self: self.has(lambda p: p.status in OPEN_CASE))
-    @rule(index=indexes, concern=st.booleans())
-    def report_signal(self, index: int, concern: bool) -> None:
-        self.report(self.pick(index, lambda p: p.status in OPEN_CASE), concern)
+    @rule(index=indexes, concern=st.booleans(), late=lateness, which=indexes)
+    def report_signal(self, index: int, concern: bool, late: timedelta | None, which: int) -> None:
+        p = self.pick(index, lambda p: p.status in OPEN_CASE)
+        self.report(p, concern, self.late_moment(p, late, which))
 
-    def report(self, p: PersonModel, concern: bool) -> None:
-        ctx = a_context(PARTNER)
+    def report(self, p: PersonModel, concern: bool, occurred_at: datetime) -> None:
+        ctx = a_context(PARTNER, occurred_at)
         if concern:
             result = self.app.report_concern(p.id, self.institution_id, "test concern", ctx)
         else:
-            today = self.now.date()
+            day = occurred_at.date()
             result = self.app.report_absence(
-                p.id, self.institution_id, today - DAY, today, "test absence", ctx
+                p.id, self.institution_id, day - DAY, day, "test absence", ctx
             )
-        p.reports.append((self.now, result.position))
+        p.reports.append((occurred_at, result.position))
 
     # --- plan ---------------------------------------------------------------------------------
 
@@ -792,7 +822,7 @@ class CaseloadAndFlagsMachine(RuleBasedStateMachine):
             transition_id = p.open_transitions()[which % len(p.open_transitions())]
             self.start_education(p, transition_id)
         elif act == "report":
-            self.report(p, concern=just_before)
+            self.report(p, concern=just_before, occurred_at=self.now)
         elif act == "miss a meeting":
             self.contact(p, False, Channel.MEETING, Purpose.CHECK_IN, self.now)
         else:
@@ -826,15 +856,24 @@ class CaseloadAndFlagsMachine(RuleBasedStateMachine):
         people_ids = [p.id.hex for p in self.people]
         with self.store.transaction(readonly=True) as cur:
             entries = CaseloadView.entries(cur, counsellor_ids)
+            team_entries = CaseloadView.team_entries(cur, TEAMS)
             counsellors = CaseloadView.counsellors(cur, counsellor_ids)
             rows = CaseloadView.of_young_people(cur, people_ids)
+            counts = RiskFlagsView.open_counts(cur, people_ids, self.now)
             flags = {
                 at: RiskFlagsView.open_flags(cur, people_ids, at) for at in self.moments_to_check()
             }
         self.check_caseloads(entries, counsellors)
+        for team in TEAMS:
+            assert {row["young_person_id"] for row in team_entries[team]} == {
+                p.id.hex
+                for p in self.people
+                if p.active and p.counsellor and self.counsellors[p.counsellor].team == team
+            }
         assert {yp: row["status"] for yp, row in rows.items()} == {
             p.id.hex: p.status.value for p in self.people
         }
+        assert counts == {p.id.hex: len(p.flags(self.now)) for p in self.people}
         for at, open_flags in flags.items():
             seen = {
                 (row["young_person_id"], row["rule"], row["subject"])
@@ -842,8 +881,9 @@ class CaseloadAndFlagsMachine(RuleBasedStateMachine):
                 for row in person_rows
             }
             expected = {flag for p in self.people for flag in p.flags(at)}
-            for _, rule_name, _ in seen if at == self.now else ():
-                event(f"open flag now: {rule_name}")
+            if at == self.now and currently_in_test_context():
+                for _, rule_name, _ in seen:
+                    event(f"open flag now: {rule_name}")  # shown by --hypothesis-show-statistics
             assert seen == expected, (
                 f"at now + {at - self.now}: only in the view {seen - expected}, "
                 f"only in the model {expected - seen}"
@@ -905,3 +945,37 @@ def test_the_model_uses_the_rule_books_thresholds() -> None:
     book = {rule.name: rule.parameters() for rule in DEFAULT_RULES}
     assert book == MODEL_THRESHOLDS
     assert all(rule.version == 1 for rule in DEFAULT_RULES), "the model knows one version each"
+
+
+def test_a_case_reopened_between_the_first_weeks_and_the_general_threshold() -> None:
+    # The one gap in a quiet transition: quiet past the 5 days of the first weeks, then the
+    # first weeks end before the general 7 days have passed. A case reopened in that gap
+    # is not quiet (yet): only what holds since the reopening counts. Random histories
+    # rarely land there, so the machine is walked there by hand.
+    machine = CaseloadAndFlagsMachine()
+    try:
+        machine.start(first=3, second=3, batch_size=2)
+        p = machine.people[0]
+        machine.start_transition(0, TransitionKind.BASIC_TO_MAIN_COURSE)
+        (transition_id,) = p.transitions
+        quiet = (p.id.hex, "quiet_transition", transition_id.hex)
+        machine.advance_clock(DAY)
+        machine.act_on_transition(0, 0, "education")
+        education = machine.now
+        machine.advance_clock(15 * DAY + timedelta(hours=12))
+        machine.record_contact(0, True, Channel.PHONE, Purpose.CHECK_IN, timedelta(0), 0)
+        machine.advance_clock(QUIET_AFTER_IN_NEW_EDUCATION)
+        machine.read_models_agree_with_the_model()
+        assert quiet in p.flags(machine.now), "quiet in the first weeks"
+
+        machine.close(0)
+        machine.advance_clock(education + NEW_EDUCATION - machine.now)
+        machine.reopen(0, None)
+        machine.read_models_agree_with_the_model()
+        assert quiet not in p.flags(machine.now), "the first weeks are over, 7 days are not"
+
+        machine.advance_clock(QUIET_AFTER - QUIET_AFTER_IN_NEW_EDUCATION - 12 * timedelta(hours=1))
+        machine.read_models_agree_with_the_model()
+        assert quiet in p.flags(machine.now), "7 days without contact"
+    finally:
+        machine.teardown()
