@@ -43,6 +43,7 @@ from projections.store import (
     commit_asynchronously,
     create_tracking_table,
     delete_position,
+    quote_identifier,
     read_position,
     read_positions,
     serialize_ddl,
@@ -200,6 +201,7 @@ class ProjectionRunner:
         # projection meanwhile makes that batch's tracking update fail, and then they are
         # read afresh.
         positions: dict[str, int] | None = None
+        batches = 0
         while stop is None or not stop.is_set():
             try:
                 with self._work_lock:
@@ -212,6 +214,11 @@ class ProjectionRunner:
             if applied == 0:
                 break
             total += applied
+            batches += 1
+            if _statistics_due(batches):
+                self._refresh_statistics(
+                    [p for p in self.projections if only is None or p.name in only]
+                )
         if total:
             log.info("projections caught up: %d events, positions %s", total, self._known)
         return total
@@ -266,6 +273,20 @@ class ProjectionRunner:
             prefetch_keys(notifications)
         decode = mapper.to_domain_event
         return [(notification.id, decode(notification)) for notification in notifications]
+
+    def _refresh_statistics(self, projections: Sequence[Projection]) -> None:
+        """Have PostgreSQL sample the projections' tables again (``ANALYZE``).
+
+        A long catch-up fills tables from a few rows to many faster than autovacuum (when
+        it runs at all) re-reads them, and a planner that still believes a table empty
+        scans all of it for each batch's handful of rows.
+        """
+        if self.store.dialect != "postgres":
+            return  # SQLite plans by its indexes without statistics
+        with self.store.transaction() as cur:
+            for projection in projections:
+                for table in projection.tables:
+                    cur.execute(f"ANALYZE {quote_identifier(table)}")
 
     def _read_positions(self) -> dict[str, int]:
         with self.store.transaction(readonly=True) as cur:
@@ -436,9 +457,12 @@ class ProjectionRunner:
             delete_position(cur, track)
             building.create_tables(cur)
         log.info("projection %s: rebuilding into fresh tables", name)
-        total = 0
+        total = batches = 0
         while batch := self._fill(building, track):
             total += batch
+            batches += 1
+            if _statistics_due(batches):
+                self._refresh_statistics([building])
         with self._work_lock, self.store.transaction() as cur:
             # Holding the live tracking row keeps another runner of the live view waiting
             # until the swap is done; it then continues from the new position.
@@ -480,6 +504,13 @@ class ProjectionRunner:
         except KeyError:
             known = ", ".join(sorted(self._by_name))
             raise ValueError(f"no projection named {name!r} (known: {known})") from None
+
+
+def _statistics_due(batches: int) -> bool:
+    """Whether the tables' statistics are refreshed after this many batches of one
+    catch-up: after the 4th, 16th, 64th, ... so about each time the tables have grown
+    fourfold when they started empty, and not at all in the few batches of live work."""
+    return batches >= 4 and batches.bit_count() == 1 and batches.bit_length() % 2 == 1
 
 
 def _describe(error: BaseException) -> str:

@@ -253,6 +253,27 @@ class _Person:
             case.education_institution_id = current.education_institution_id if current else None
 
 
+_CONTACT_COLUMNS = ("young_person_id", "last_reached_contact_at", "last_attempt_at")
+
+
+_Relevant = tuple[int, YoungPersonEvent, str, Handler]
+"""An event a batch folds: its position, itself, its young person's id and its fold."""
+
+
+def _contacts_only(events: Sequence[_Relevant]) -> dict[str, _Person]:
+    """A fresh state for each young person whose only facts in ``events`` are contacts."""
+    only: dict[str, bool] = {}
+    for _, event, young_person_id, _ in events:
+        only[young_person_id] = only.get(young_person_id, True) and isinstance(
+            event, ContactRecorded
+        )
+    return {
+        young_person_id: _Person(_Case(young_person_id))
+        for young_person_id, contacts in only.items()
+        if contacts
+    }
+
+
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
     for start in range(0, len(ids), _LOAD_CHUNK):
         yield list(ids[start : start + _LOAD_CHUNK])
@@ -324,7 +345,7 @@ class CaseloadProjection(Projection):
 
     def process(self, cur: ViewCursor, events: Sequence[PositionedEvent]) -> None:
         folds, counsellors = self._folds, self._counsellors
-        relevant: list[tuple[int, YoungPersonEvent, str, Handler]] = []
+        relevant: list[_Relevant] = []
         for position, event in events:
             fold = folds(type(event))
             if fold is not None:
@@ -337,10 +358,15 @@ class CaseloadProjection(Projection):
                 counsellor(self, event, cur)
         if not relevant:
             return
-        people = self._load(cur, relevant)
+        # Most young people's only facts in a batch are contacts, which change two times
+        # of their row: those rows are not read, and the database merges the times in.
+        contacts_only = _contacts_only(relevant)
+        people = self._load(cur, [r for r in relevant if r[2] not in contacts_only])
         for position, event, young_person_id, fold in relevant:
-            fold(self, event, people[young_person_id], position)
+            person = people.get(young_person_id) or contacts_only[young_person_id]
+            fold(self, event, person, position)
         self._save(cur, people.values())
+        self._merge_contacts(cur, contacts_only.values())
 
     # --- counsellors: few events, written as they come ---------------------------------------
 
@@ -376,9 +402,7 @@ class CaseloadProjection(Projection):
 
     # --- young people: load, fold, save ----------------------------------------------------
 
-    def _load(
-        self, cur: ViewCursor, events: Sequence[tuple[int, YoungPersonEvent, str, Handler]]
-    ) -> dict[str, _Person]:
+    def _load(self, cur: ViewCursor, events: Sequence[_Relevant]) -> dict[str, _Person]:
         people: dict[str, _Person] = {}
         with_milestones: dict[str, None] = {}
         with_transitions: dict[str, None] = {}
@@ -440,6 +464,26 @@ class CaseloadProjection(Projection):
         cur.upsert_rows(self.table(CASELOAD), _CASE_COLUMNS, cases, key=("young_person_id",))
         self._sync(cur, MILESTONES, _MILESTONE_COLUMNS, milestones)
         self._sync(cur, TRANSITIONS, _TRANSITION_COLUMNS, transitions)
+
+    def _merge_contacts(self, cur: ViewCursor, people: Iterable[_Person]) -> None:
+        """Move each young person's contact times on to the batch's latest (a row that
+        is not there yet is made, as folding into an unread row would)."""
+        cur.upsert_rows(
+            self.table(CASELOAD),
+            _CONTACT_COLUMNS,
+            [
+                (
+                    person.case.young_person_id,
+                    None if person.latest_reached is None else iso_utc(person.latest_reached),
+                    None if person.latest_attempt is None else iso_utc(person.latest_attempt),
+                )
+                for person in people
+            ],
+            key=("young_person_id",),
+            # As _later: the latest in the world wins. ISO UTC texts sort as the times
+            # do in any collation.
+            greatest=_CONTACT_COLUMNS[1:],
+        )
 
     def _sync(
         self,

@@ -23,7 +23,7 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -60,14 +60,34 @@ def _names(columns: Sequence[str]) -> str:
     return ", ".join(quote_identifier(column) for column in columns)
 
 
-def _on_conflict(columns: Sequence[str], key: Sequence[str], replace: bool) -> str:
+def _on_conflict(
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    replace: bool,
+    greatest: Collection[str],
+    dialect: Dialect,
+) -> str:
+    """The ``ON CONFLICT`` clause of ``upsert_rows``."""
     updates = ", ".join(
-        f"{quote_identifier(column)} = EXCLUDED.{quote_identifier(column)}"
+        _update(table, column, column in greatest, dialect)
         for column in columns
         if column not in key
     )
     action = f"DO UPDATE SET {updates}" if replace and updates else "DO NOTHING"
     return f"ON CONFLICT ({_names(key)}) {action}"
+
+
+def _update(table: str, column: str, greatest: bool, dialect: Dialect) -> str:
+    name = quote_identifier(column)
+    if not greatest:
+        return f"{name} = EXCLUDED.{name}"
+    # The greater of the two, or the one that is not null: both databases' functions
+    # give null as soon as one argument is null (SQLite) or take the other (PostgreSQL),
+    # so each argument falls back on the other.
+    stored, new = f"{quote_identifier(table)}.{name}", f"EXCLUDED.{name}"
+    function = "GREATEST" if dialect == "postgres" else "MAX"
+    return f"{name} = {function}(COALESCE({new}, {stored}), COALESCE({stored}, {new}))"
 
 
 class ViewCursor(ABC):
@@ -120,10 +140,15 @@ class ViewCursor(ABC):
         *,
         key: Sequence[str],
         replace: bool = True,
+        greatest: Collection[str] = (),
     ) -> None:
         """Insert ``rows`` (values in ``columns`` order) into ``table``; a row whose ``key``
         is there already replaces it (every column not in ``key`` is overwritten), or with
         ``replace=False`` leaves it as it is.
+
+        The columns named in ``greatest`` are not overwritten but keep the greater of the
+        stored and the new value (a null counts as no value; text compares in the
+        column's collation, so keep to texts that sort alike in any, like ISO times).
 
         The keys must be unique among ``rows`` when replacing. This generic form runs
         ``INSERT ... ON CONFLICT`` once per row with ``executemany``; PostgreSQL's cursor
@@ -131,9 +156,10 @@ class ViewCursor(ABC):
         """
         if rows:
             placeholders = ", ".join(["%s"] * len(columns))
+            conflict = _on_conflict(table, columns, key, replace, greatest, self.dialect)
             self.executemany(
                 f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
-                f"VALUES ({placeholders}) {_on_conflict(columns, key, replace)}",
+                f"VALUES ({placeholders}) {conflict}",
                 rows,
             )
 
@@ -380,22 +406,23 @@ def _json_columns(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list
     and INTEGER columns alike), and a column that is null throughout as an untyped NULL,
     which takes the type its place asks for.
     """
-    kinds: list[type | None] = [None] * len(columns)
-    for row in rows:
-        for index, value in enumerate(row):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is not str and kind is not int:
-                return None
-            if kinds[index] is None:
-                kinds[index] = kind
-            elif kinds[index] is not kind:
-                return None
-    return [
-        "NULL" if kind is None else f"(item->>{index})" + ("::bigint" if kind is int else "")
-        for index, kind in enumerate(kinds)
-    ]
+    selected: list[str] = []
+    # Column by column, each value's type found by C loops (zip, map, set): a Python loop
+    # over every value cost more than the statement's JSON.
+    for index, values in enumerate(zip(*rows, strict=True)):
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if not kinds:
+            selected.append("NULL")
+        elif kinds == {str}:
+            selected.append(f"(item->>{index})")
+        elif kinds == {int}:
+            selected.append(f"(item->>{index})::bigint")
+        else:
+            return None
+    if len(selected) != len(columns):
+        raise ValueError(f"rows of {len(selected)} values for {len(columns)} columns")
+    return selected
 
 
 def _json_rows(rows: Sequence[Sequence[Any]]) -> str:
@@ -438,12 +465,13 @@ class PostgresViewCursor(ViewCursor):
         *,
         key: Sequence[str],
         replace: bool = True,
+        greatest: Collection[str] = (),
     ) -> None:
         if not rows:
             return
         selected = _json_columns(columns, rows)
         if selected is None:
-            super().upsert_rows(table, columns, rows, key=key, replace=replace)
+            super().upsert_rows(table, columns, rows, key=key, replace=replace, greatest=greatest)
             return
         # One INSERT per row costs the client about 9 us a row (22 columns) to send; the
         # rows as one JSON parameter cost about 1.5, in one round trip, and the server
@@ -453,7 +481,7 @@ class PostgresViewCursor(ViewCursor):
         self._cursor.execute(
             f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
             f"SELECT {', '.join(selected)} FROM jsonb_array_elements(%s::jsonb) AS item "
-            f"{_on_conflict(columns, key, replace)}",
+            f"{_on_conflict(table, columns, key, replace, greatest, self.dialect)}",
             (_json_rows(rows),),
         )
 

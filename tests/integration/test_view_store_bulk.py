@@ -126,7 +126,13 @@ def test_delete_rows_deletes_exactly_the_rows_of_the_keys(store: ViewStore) -> N
 row_values = st.tuples(
     st.sampled_from(["a", "b", "c"]),
     st.integers(min_value=0, max_value=3),
-    st.none() | st.text(alphabet=st.characters(exclude_characters="\x00"), max_size=8),
+    # Text as the domain lets it in: no lone surrogates; and no NUL, which no text column
+    # of PostgreSQL holds.
+    st.none()
+    | st.text(
+        alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
+        max_size=8,
+    ),
     st.none() | st.integers(min_value=-(2**31), max_value=2**31 - 1),
 )
 
