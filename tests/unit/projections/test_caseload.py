@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
@@ -25,7 +24,6 @@ from domain.vocabulary import (
     TransitionPhase,
 )
 from infra.runner import ProjectionRunner
-from projections.base import DomainEvent, PositionedEvent
 from projections.caseload import CaseloadProjection, CaseloadView, days_since
 from projections.columns import iso_utc
 from projections.store import Row, SQLiteViewStore, ViewCursor, ViewStore
@@ -44,7 +42,7 @@ from tests.factories import (
 )
 from tests.fakes import DEFAULT_START, FakeClock
 from tests.strategies import Refer, Step, World, histories, perform
-from tests.views import read
+from tests.views import logged_events, read, shredded
 
 T = TypeVar("T")
 OTHER_TEAM = "aalborg-vest"
@@ -418,21 +416,6 @@ def test_entries_of_many_counsellors_come_in_one_read_paged_per_counsellor(
 
 
 # --- personal data that decodes as None, and batch sizes ------------------------------------------
-
-
-def shredded(event: DomainEvent) -> DomainEvent:
-    """The event as it decodes once its young person's key is gone: every personal field
-    None (events are frozen, hence the copy)."""
-    copied = copy.copy(event)
-    for name in getattr(type(event), "PERSONAL", ()):
-        if hasattr(copied, name):
-            object.__setattr__(copied, name, None)
-    return copied
-
-
-def logged_events(app: Overgang) -> list[PositionedEvent]:
-    notifications = app.recorder.select_notifications(start=1, limit=100_000)
-    return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
 
 
 def a_busy_history(app: Overgang, clock: FakeClock) -> None:

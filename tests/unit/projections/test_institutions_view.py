@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import tempfile
 from datetime import date
@@ -24,7 +23,6 @@ from domain.vocabulary import (
     ReviewOutcome,
 )
 from infra.runner import ProjectionRunner
-from projections.base import DomainEvent, PositionedEvent
 from projections.columns import iso_utc
 from projections.institutions import InstitutionsProjection, InstitutionsView
 from projections.store import Row, SQLiteViewStore, ViewStore
@@ -42,7 +40,7 @@ from tests.factories import (
 )
 from tests.fakes import DEFAULT_START
 from tests.strategies import Refer, Step, World, histories, perform
-from tests.views import read
+from tests.views import logged_events, read, shredded
 
 TABLES = ("institutions", "institution_links", "institution_cases")
 OPEN = (CaseStatus.REFERRED, CaseStatus.WAITLISTED, CaseStatus.ACCEPTED, CaseStatus.ENROLLED)
@@ -217,21 +215,6 @@ def test_many_reasons_link_once_and_counts_follow(app: Overgang, runner: Project
 
 
 # --- personal data that decodes as None, and batch sizes ------------------------------------------
-
-
-def shredded(event: DomainEvent) -> DomainEvent:
-    """The event as it decodes once its young person's key is gone: every personal field
-    None (events are frozen, hence the copy)."""
-    copied = copy.copy(event)
-    for name in getattr(type(event), "PERSONAL", ()):
-        if hasattr(copied, name):
-            object.__setattr__(copied, name, None)
-    return copied
-
-
-def logged_events(app: Overgang) -> list[PositionedEvent]:
-    notifications = app.recorder.select_notifications(start=1, limit=100_000)
-    return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
 
 
 def a_busy_history(app: Overgang) -> tuple[UUID, UUID]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from datetime import date, timedelta
 from itertools import zip_longest
@@ -17,7 +16,6 @@ from domain.application import Overgang
 from domain.values import ReferralDetails
 from domain.vocabulary import CaseStatus, ConsentScope, ErasureRequester, ReviewOutcome
 from infra.runner import ProjectionRunner
-from projections.base import DomainEvent, PositionedEvent
 from projections.columns import iso_utc
 from projections.referral_queue import QueueCursor, ReferralQueueProjection, ReferralQueueView
 from projections.store import Row, SQLiteViewStore, ViewStore
@@ -32,7 +30,7 @@ from tests.factories import (
 )
 from tests.fakes import DEFAULT_START, FakeClock
 from tests.strategies import Refer, Step, World, histories, perform
-from tests.views import read
+from tests.views import logged_events, read, shredded
 
 TODAY = DEFAULT_START.date()
 PENDING = (CaseStatus.REFERRED, CaseStatus.WAITLISTED)
@@ -262,21 +260,6 @@ def test_an_erased_referral_leaves_the_queue_and_the_queue_holds_no_personal_dat
 
     assert queued_ids(runner) == [kept.hex]
     assert erased.hex not in repr(dump(store))
-
-
-def shredded(event: DomainEvent) -> DomainEvent:
-    """The event as it decodes once its young person's key is gone: every personal field
-    None (events are frozen, hence the copy)."""
-    copied = copy.copy(event)
-    for name in getattr(type(event), "PERSONAL", ()):
-        if hasattr(copied, name):
-            object.__setattr__(copied, name, None)
-    return copied
-
-
-def logged_events(app: Overgang) -> list[PositionedEvent]:
-    notifications = app.recorder.select_notifications(start=1, limit=100_000)
-    return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
 
 
 def a_busy_history(app: Overgang, clock: FakeClock) -> None:

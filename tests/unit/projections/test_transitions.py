@@ -3,13 +3,11 @@ SQLite and PostgreSQL, and generated histories checked against the domain's own 
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -49,6 +47,7 @@ from tests.factories import (
 from tests.fakes import DEFAULT_START, FakeClock
 from tests.strategies import Refer, World, histories, perform
 from tests.strategies import Step as HistoryStep
+from tests.views import logged_events, shredded
 
 
 @pytest.fixture
@@ -463,21 +462,12 @@ def test_erasure_in_the_same_batch_as_the_transitions_still_purges(
     assert "PERSONAL" not in repr(stored)
 
 
-def shredded(event: Any) -> Any:
-    """The event as it decodes once its young person's key is gone: personal fields None."""
-    clone = copy.copy(event)
-    for name in getattr(event, "PERSONAL", ()):
-        object.__setattr__(clone, name, None)
-    return clone
-
-
 def test_events_whose_personal_fields_were_shredded_still_project(
     app: Overgang, clock: FakeClock, store: ViewStore
 ) -> None:
     young_person_id = transitions_with_steps(app, clock)
-    notifications = app.recorder.select_notifications(start=1, limit=1000)
     events: list[PositionedEvent] = [
-        (n.id, shredded(app.mapper.to_domain_event(n))) for n in notifications
+        (position, shredded(event)) for position, event in logged_events(app)
     ]
     projection = TransitionsProjection()
 
