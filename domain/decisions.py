@@ -1,8 +1,12 @@
 """The content every authority decision carries (Forvaltningsloven sections 19, 22, 24, 25).
 
-The domain refuses only what the law makes absolute here: a decision that is not fully in
-the young person's favour must carry appeal guidance. Whether reasons, facts and hearing
-are good enough is a matter of quality that the decision audit reports.
+The domain refuses only what the law makes absolute: every decision names its legal basis;
+a decision that is not fully in the young person's favour carries appeal guidance; an
+education injunction names the education goal and the support offered (Ankestyrelsen's
+principle ruling 87-14); a sanction states the reduction;
+another decision states its subject. Whether reasons, considerations, facts, hearing, a
+deadline or plan, drafting together and attempts to reach the young person are there is a
+matter of quality that the decision audit (``projections.decision_audit``) reports.
 """
 
 from __future__ import annotations
@@ -12,12 +16,24 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from domain.errors import AppealGuidanceMissingError, InvalidValueError
+from domain.errors import (
+    AppealGuidanceMissingError,
+    DecisionSubjectMissingError,
+    InjunctionContentMissingError,
+    InvalidValueError,
+    SanctionReductionMissingError,
+)
+from domain.values import InjunctionDetails
 from domain.vocabulary import DeclaredRole, NotificationMethod
 
 
 def _blank(text: str | None) -> bool:
     return text is None or not text.strip()
+
+
+def is_present(text: str | None) -> bool:
+    """Whether a text says something: not missing, not only white space."""
+    return not _blank(text)
 
 
 @dataclass(frozen=True)
@@ -57,3 +73,31 @@ class DecisionContent:
             "decided_by": self.decided_by,
             "declared_role": self.declared_role,
         }
+
+
+def check_injunction(injunction: InjunctionDetails) -> None:
+    """An injunction (and a revision) must name the education goal and the support
+    offered. A deadline is a matter of quality (a plan may stand in for it), and so is
+    drafting it together: the audit reports both."""
+    missing = [
+        what
+        for what, text in (
+            ("an education goal", injunction.education_goal),
+            ("the support offered", injunction.support_offered),
+        )
+        if _blank(text)
+    ]
+    if missing:
+        raise InjunctionContentMissingError(
+            f"an education injunction must name {' and '.join(missing)}"
+        )
+
+
+def check_sanction(reduction: str) -> None:
+    if _blank(reduction):
+        raise SanctionReductionMissingError("a sanction must state the reduction decided")
+
+
+def check_subject(subject: str) -> None:
+    if _blank(subject):
+        raise DecisionSubjectMissingError("a decision must state what it decides")

@@ -1,0 +1,1 @@
+"""The decision audit: every authority decision with its legal completeness (auditors)."""
