@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import TokenVerifier
 from api.deps import ApiServices
 from api.errors import install_error_handlers
 from api.graphql.schema import graphql_router
@@ -91,6 +92,9 @@ def create_app(services: ApiServices) -> FastAPI:
         version="0.1.0",
     )
     app.state.services = services
+    # Built once, before serving: it reads key files, and refuses unsafe token settings
+    # (AuthConfigurationError) so that a misconfigured process does not start.
+    app.state.verifier = TokenVerifier(services.settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 

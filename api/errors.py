@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.access import AccessDeniedError
 from api.auth import AuthenticationError
 from api.idempotency import IdempotencyKeyReusedError
 from domain.errors import DomainError, ErrorKind
@@ -105,6 +106,12 @@ async def _authentication_error(request: Request, error: Exception) -> JSONRespo
     )
 
 
+async def _access_denied(request: Request, error: Exception) -> JSONResponse:
+    # The same answer whether the target exists or not (see api.access).
+    assert isinstance(error, AccessDeniedError)
+    return JSONResponse(error_body(error.code, error.message), status_code=403)
+
+
 async def _idempotency_key_reused(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, IdempotencyKeyReusedError)
     return JSONResponse(error_body(error.code, error.message), status_code=422)
@@ -140,6 +147,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AuthenticationError, _authentication_error)
+    app.add_exception_handler(AccessDeniedError, _access_denied)
     app.add_exception_handler(IdempotencyKeyReusedError, _idempotency_key_reused)
     for unavailable in (OperationalError, InterfaceError, ViewStoreUnavailableError):
         app.add_exception_handler(unavailable, _unavailable)

@@ -60,7 +60,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import DictRow, dict_row
 
-from api.auth import issue_token
+from api.auth import Principal, issue_token
 from api.graphql.context import Context
 from api.graphql.schema import schema
 from domain.actors import Actor, Role
@@ -309,7 +309,9 @@ class CountingViewStore(ViewStore):
 def count_per_request(services: Services, counsellor: str, first: int) -> Counts:
     """The view transactions and statements of one caseload request, run in-process."""
     views = CountingViewStore(services.views)
-    context = Context(dataclasses.replace(services, views=views), Actor("bench", Role.COUNSELLOR))
+    team = services.app.counsellor(UUID(hex=counsellor)).team_id
+    principal = Principal(Actor("bench", Role.COUNSELLOR), team=team)
+    context = Context(dataclasses.replace(services, views=views), principal)
     result = asyncio.run(
         schema.execute(
             QUERY,
@@ -557,7 +559,11 @@ def main() -> None:
             asks = [variables(counsellor, args.caseload) for counsellor in chosen]
             small = count_per_request(services, chosen[0], 1)
             full = count_per_request(services, chosen[0], max(PAGE, args.caseload))
-            token = issue_token(settings, role="counsellor", sub="bench", ttl=timedelta(hours=1))
+            # A counsellor of the chosen caseloads' team (one team: they share it).
+            team = services.app.counsellor(UUID(hex=chosen[0])).team_id
+            token = issue_token(
+                settings, role="counsellor", sub="bench", team=team, ttl=timedelta(hours=1)
+            )
             port = free_port()
             graphql_clients = [GraphQLClient(port, token) for _ in range(args.clients)]
             sql_clients = [SqlClient(url) for _ in range(args.clients)]

@@ -246,7 +246,9 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        token = issue_token(settings, role="counsellor", sub="bench", ttl=timedelta(hours=1))
+        token = issue_token(
+            settings, role="counsellor", sub="bench", team="bench", ttl=timedelta(hours=1)
+        )
         http_clients = [Client(port, token) for _ in range(clients)]
         try:
             http_clients[0].wait_until_up()

@@ -16,10 +16,12 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.fastapi import BaseContext
 
+from api.access import AccessDeniedError
 from domain.errors import DomainError
 from projections.store import ViewStoreUnavailableError
 
 UNAUTHENTICATED = "unauthenticated"
+FORBIDDEN = "forbidden"
 NOT_YET_VISIBLE = "not_yet_visible"
 INVALID_ARGUMENT = "invalid_argument"
 UNAVAILABLE = "unavailable"
@@ -48,6 +50,9 @@ class CodedErrors(MaskErrors):
         original = error.original_error
         if isinstance(original, ViewStoreUnavailableError):
             code, message = UNAVAILABLE, "the database is unavailable; try again shortly"
+        elif isinstance(original, AccessDeniedError):
+            # Same answer whether the target exists or not (see api.access).
+            code, message = FORBIDDEN, original.message
         elif isinstance(original, DomainError):
             code, message = original.code, original.message
         else:

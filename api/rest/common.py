@@ -49,6 +49,11 @@ class ValidationErrorBody(ErrorBody):
 
 COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid bearer token (`unauthenticated`)."},
+    403: {
+        "model": ErrorBody,
+        "description": "The caller's role or scope does not permit it (`forbidden`); an "
+        "unknown young person is answered the same way.",
+    },
     404: {"model": ErrorBody, "description": "A named record does not exist."},
     409: {
         "model": ErrorBody,

@@ -7,11 +7,18 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field
 
+from api.access import Permission
+from api.deps import requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, Name, TeamId
 from domain.vocabulary import CounsellorRole
 
-router = APIRouter(prefix="/counsellors", tags=["counsellors"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/counsellors",
+    tags=["counsellors"],
+    responses=COMMAND_RESPONSES,
+    dependencies=[requires(Permission.MANAGE_ORGANISATION)],
+)
 
 CASELOAD_LIMIT_MAX = 1000
 

@@ -14,6 +14,8 @@ from uuid import UUID
 from fastapi import APIRouter, Body
 from pydantic import Field, StrictBool
 
+from api.access import Permission
+from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, Name, RequiredText, Text
 from domain.application import CommandContext, CommandResult, Overgang
@@ -26,7 +28,13 @@ from domain.vocabulary import (
     ReadinessLevel,
 )
 
-router = APIRouter(prefix="/young-people", tags=["decisions"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/young-people",
+    tags=["decisions"],
+    responses=COMMAND_RESPONSES,
+    # Every command here works on the case of the path's young person.
+    dependencies=[on_young_person(Permission.WORK_ON_CASE)],
+)
 
 
 class DecisionFields(CommandBody):
@@ -70,7 +78,7 @@ class DecisionFields(CommandBody):
 class InjunctionFields(DecisionFields):
     education_goal: RequiredText
     deadline: date | None = None
-    support_offered: Text = ""
+    support_offered: RequiredText  # Ankestyrelsen 87-14: the support offered is required
     drawn_up_with_young_person: StrictBool
 
     def injunction(self) -> InjunctionDetails:

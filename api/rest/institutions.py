@@ -6,11 +6,18 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.access import Permission
+from api.deps import requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, Name
 from domain.vocabulary import InstitutionKind
 
-router = APIRouter(prefix="/institutions", tags=["institutions"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/institutions",
+    tags=["institutions"],
+    responses=COMMAND_RESPONSES,
+    dependencies=[requires(Permission.MANAGE_ORGANISATION)],
+)
 
 
 class RegisterInstitutionRequest(CommandBody):

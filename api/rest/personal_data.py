@@ -11,7 +11,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, JsonValue
 
-from api.deps import PrincipalDep, get_services_of
+from api.access import Permission
+from api.deps import PersonalDataRead, PrincipalDep, get_services_of, on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, ErrorBody, Name
 from domain.application import CommandContext
@@ -28,6 +29,11 @@ EXPORT_FORMAT_VERSION = 1
 
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid bearer token (`unauthenticated`)."},
+    403: {
+        "model": ErrorBody,
+        "description": "Not the caller's to export (`forbidden`): team leads export their "
+        "team's young people.",
+    },
     404: {"model": ErrorBody, "description": "No such young person."},
     409: {
         "model": ErrorBody,
@@ -46,7 +52,12 @@ class EraseRequest(CommandBody):
     legal_basis: Name = Field(description="For example `GDPR art. 17(1)(a)`. Not personal.")
 
 
-@router.post("/{young_person_id}/erasure", status_code=201, responses=COMMAND_RESPONSES)
+@router.post(
+    "/{young_person_id}/erasure",
+    status_code=201,
+    responses=COMMAND_RESPONSES,
+    dependencies=[on_young_person(Permission.ERASE)],
+)
 def erase_personal_data(
     young_person_id: UUID, body: EraseRequest, commands: CommandsDep
 ) -> CommandAccepted:
@@ -141,7 +152,11 @@ class SubjectAccessExport(BaseModel):
     )
 
 
-@router.get("/{young_person_id}/export", responses=EXPORT_RESPONSES)
+@router.get(
+    "/{young_person_id}/export",
+    responses=EXPORT_RESPONSES,
+    dependencies=[on_young_person(Permission.EXPORT)],
+)
 def export_personal_data(
     young_person_id: UUID, principal: PrincipalDep, request: Request, response: Response
 ) -> SubjectAccessExport:
@@ -164,6 +179,9 @@ def export_personal_data(
     with services.views.transaction(readonly=True) as cur:
         rows = TimelineView.entries(cur, [young_person_id.hex])[young_person_id.hex]
         timeline_position = read_position(cur, TimelineProjection.name)
+    services.access_log.record(
+        principal.actor, services.clock(), [PersonalDataRead(young_person_id, "export")]
+    )
     # Personal data: no cache on the way may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     return SubjectAccessExport(

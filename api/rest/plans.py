@@ -8,10 +8,18 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field, StrictBool
 
+from api.access import Permission
+from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, Name, RequiredText, Text
 
-router = APIRouter(prefix="/young-people", tags=["plan"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/young-people",
+    tags=["plan"],
+    responses=COMMAND_RESPONSES,
+    # Every command here works on the case of the path's young person.
+    dependencies=[on_young_person(Permission.WORK_ON_CASE)],
+)
 
 
 class DraftPlanRequest(CommandBody):

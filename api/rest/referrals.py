@@ -8,12 +8,19 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field
 
+from api.access import Permission, Target
+from api.deps import GuardDep, requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, Name, Phone, RequiredText
 from domain.values import ReferralDetails
 from domain.vocabulary import ConsentScope
 
-router = APIRouter(prefix="/referrals", tags=["referrals"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/referrals",
+    tags=["referrals"],
+    responses=COMMAND_RESPONSES,
+    dependencies=[requires(Permission.REFER)],
+)
 
 
 class ReferralRequest(CommandBody):
@@ -41,10 +48,13 @@ class ReferralRequest(CommandBody):
 
 
 @router.post("", status_code=201)
-def refer(body: ReferralRequest, commands: CommandsDep) -> CommandAccepted:
+def refer(body: ReferralRequest, commands: CommandsDep, guard: GuardDep) -> CommandAccepted:
     """Refer a young person to the team (answers with the new `young_person_id`).
 
     The referral needs the young person's consent to case work; the team reviews pending
-    referrals once a week.
+    referrals once a week. A partner refers for its own institution only
+    (`institution_id` must be the token's `institution`).
     """
+    institution = None if body.institution_id is None else str(body.institution_id)
+    guard.require(Permission.REFER, Target(institution_id=institution))
     return commands.run(body, lambda ctx: commands.app.refer(body.to_domain(), ctx))

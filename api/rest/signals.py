@@ -8,10 +8,22 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field
 
+from api.access import Permission
+from api.deps import Guard, GuardDep, requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, RequiredText, Text
 
-router = APIRouter(prefix="/young-people", tags=["signals"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/young-people",
+    tags=["signals"],
+    responses=COMMAND_RESPONSES,
+    dependencies=[requires(Permission.REPORT_SIGNAL)],
+)
+
+
+def _check(guard: Guard, young_person_id: UUID, institution_id: UUID) -> None:
+    """The young person's team may report; a partner for its own institution only."""
+    guard.require(Permission.REPORT_SIGNAL, guard.young_person(young_person_id, institution_id))
 
 
 class ReportAbsenceRequest(CommandBody):
@@ -33,9 +45,10 @@ class ReportDropoutRequest(CommandBody):
 
 @router.post("/{young_person_id}/absences", status_code=201)
 def report_absence(
-    young_person_id: UUID, body: ReportAbsenceRequest, commands: CommandsDep
+    young_person_id: UUID, body: ReportAbsenceRequest, commands: CommandsDep, guard: GuardDep
 ) -> CommandAccepted:
     """Report an absence from an institution (first and last day)."""
+    _check(guard, young_person_id, body.institution_id)
     return commands.run(
         body,
         lambda ctx: commands.app.report_absence(
@@ -46,9 +59,10 @@ def report_absence(
 
 @router.post("/{young_person_id}/concerns", status_code=201)
 def report_concern(
-    young_person_id: UUID, body: ReportConcernRequest, commands: CommandsDep
+    young_person_id: UUID, body: ReportConcernRequest, commands: CommandsDep, guard: GuardDep
 ) -> CommandAccepted:
     """Report an institution's concern about the young person."""
+    _check(guard, young_person_id, body.institution_id)
     return commands.run(
         body,
         lambda ctx: commands.app.report_concern(
@@ -59,9 +73,10 @@ def report_concern(
 
 @router.post("/{young_person_id}/dropouts", status_code=201)
 def report_dropout(
-    young_person_id: UUID, body: ReportDropoutRequest, commands: CommandsDep
+    young_person_id: UUID, body: ReportDropoutRequest, commands: CommandsDep, guard: GuardDep
 ) -> CommandAccepted:
     """Report that the young person dropped out of an institution."""
+    _check(guard, young_person_id, body.institution_id)
     return commands.run(
         body,
         lambda ctx: commands.app.report_dropout(

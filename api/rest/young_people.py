@@ -8,11 +8,19 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field
 
+from api.access import Permission
+from api.deps import GuardDep, on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
 from api.rest.common import COMMAND_RESPONSES, RequiredText, Text
 from domain.vocabulary import CaseOutcome, ConsentScope, ReviewOutcome
 
-router = APIRouter(prefix="/young-people", tags=["young people"], responses=COMMAND_RESPONSES)
+router = APIRouter(
+    prefix="/young-people",
+    tags=["young people"],
+    responses=COMMAND_RESPONSES,
+    # Every command here works on the case of the path's young person.
+    dependencies=[on_young_person(Permission.WORK_ON_CASE)],
+)
 
 
 class ReviewReferralRequest(CommandBody):
@@ -63,12 +71,18 @@ def review_referral(
 
 
 @router.post("/{young_person_id}/enrolment", status_code=201)
-def enrol(young_person_id: UUID, body: EnrolRequest, commands: CommandsDep) -> CommandAccepted:
+def enrol(
+    young_person_id: UUID, body: EnrolRequest, commands: CommandsDep, guard: GuardDep
+) -> CommandAccepted:
     """Enrol an accepted young person with a counsellor, who takes on the case.
 
+    Only into the caller's own team: the counsellor must belong to it (otherwise 403).
     Beyond the counsellor's caseload limit only with `over_limit_reason`
     (otherwise 409 `caseload_limit_exceeded`).
     """
+    team = guard.counsellor_team(body.counsellor_id)
+    if team is not None:
+        guard.require(Permission.ENROL_IN_TEAM, team)
     return commands.run(
         body,
         lambda ctx: commands.app.enrol(

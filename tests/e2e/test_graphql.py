@@ -18,7 +18,7 @@ from domain.actors import Role
 from infra.bootstrap import Services, build_services
 from tests.backends import Backend
 from tests.counting import CountingViewStore
-from tests.factories import a_contact, a_context, a_counsellor, enrolled_young_person
+from tests.factories import TEAM, a_contact, a_context, a_counsellor, enrolled_young_person
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ def client(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def token(services: Services) -> str:
-    return issue_token(services.settings, Role.COUNSELLOR, "counsellor-7")
+    return issue_token(services.settings, Role.COUNSELLOR, "counsellor-7", team=TEAM)
 
 
 def graphql(
@@ -159,10 +159,18 @@ def test_without_a_valid_token_the_answer_is_unauthenticated(
     assert response.json()["data"] == {"youngPerson": None}
 
 
-def test_an_unknown_young_person_is_null(client: TestClient, token: str) -> None:
-    body = graphql(client, TIMELINE, token, id=str(UUID(int=7)))
+def test_an_unknown_young_person_is_refused_like_another_teams(
+    services: Services, client: TestClient, token: str
+) -> None:
+    counsellor_id = a_counsellor(services.app, team_id="another-team")
+    others = enrolled_young_person(services.app, counsellor_id=counsellor_id).young_person_id
+    services.projections.catch_up()
 
-    assert body == {"data": {"youngPerson": None}}
+    unknown = graphql(client, TIMELINE, token, id=str(UUID(int=7)))
+    another_teams = graphql(client, TIMELINE, token, id=str(others))
+
+    assert codes(unknown) == ["forbidden"]
+    assert unknown == another_teams
 
 
 @sqlite_only

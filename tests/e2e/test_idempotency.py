@@ -104,7 +104,7 @@ def test_key_of_a_refused_command_can_be_used_again(api: Api) -> None:
     ids=["empty", "blank", "too long", "control character", "not ascii"],
 )
 def test_malformed_key_is_refused(sqlite_api: Api, key: str | bytes) -> None:
-    path = f"{yp(uuid4())}/contacts"
+    path = f"{yp(sqlite_api.referred())}/contacts"
     headers: dict[str, str | bytes] = {**sqlite_api.headers(), "Idempotency-Key": key}
     before = sqlite_api.position()
 

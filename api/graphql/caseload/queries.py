@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import strawberry
 
+from api.access import Permission, Target
 from api.graphql.arguments import WaitForPosition
 from api.graphql.caseload.types import Caseload
 from api.graphql.context import Context
 from api.graphql.ids import parse_uuid
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import Allowed
 from projections.caseload import CaseloadView
 
 
 @strawberry.type
 class CaseloadQueries:
     @strawberry.field(
-        permission_classes=[IsAuthenticated],
-        description="A counsellor's caseload; null when there is no such counsellor.",
+        permission_classes=[Allowed(Permission.READ_CASELOAD)],
+        description="The caseload of a counsellor of the caller's team. Any other id, "
+        "known or not, is refused (`forbidden`).",
     )
     async def caseload(
         self,
@@ -28,11 +30,14 @@ class CaseloadQueries:
         if wait_for_position is not None:
             await info.context.wait_for(wait_for_position)
         row = await info.context.loaders.counsellor.load(key)
+        target = Target.unknown() if row is None else Target(team=row["team_id"])
+        info.context.require(Permission.READ_CASELOAD, target)
         return None if row is None else Caseload.from_row(row)
 
     @strawberry.field(
-        permission_classes=[IsAuthenticated],
-        description="The caseload of every counsellor of a team, in counsellor id order.",
+        permission_classes=[Allowed(Permission.READ_TEAM_CASELOADS)],
+        description="The caseload of every counsellor of a team, in counsellor id order "
+        "(a team lead, of their own team).",
     )
     async def team_caseloads(
         self,
@@ -40,6 +45,7 @@ class CaseloadQueries:
         team_id: str,
         wait_for_position: WaitForPosition = None,
     ) -> list[Caseload]:
+        info.context.require(Permission.READ_TEAM_CASELOADS, Target(team=team_id))
         if wait_for_position is not None:
             await info.context.wait_for(wait_for_position)
         rows = await info.context.read(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from api.access import Permission
 from api.graphql.arguments import WaitForPosition
 from api.graphql.context import Context
 from api.graphql.errors import INVALID_ARGUMENT, graphql_error
 from api.graphql.pages import DEFAULT_PAGE, PageInfo, page_size
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import Allowed
 from api.graphql.referrals.types import PendingReferral, ReferralQueuePage
 from projections.referral_queue import QueueCursor, ReferralQueueView
 from projections.store import Row, ViewCursor
@@ -17,7 +18,7 @@ from projections.store import Row, ViewCursor
 @strawberry.type
 class ReferralQueries:
     @strawberry.field(
-        permission_classes=[IsAuthenticated],
+        permission_classes=[Allowed(Permission.READ_REFERRAL_QUEUE)],
         description="Pending referrals for the weekly review, oldest first.",
     )
     async def referral_queue(

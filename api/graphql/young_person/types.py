@@ -1,5 +1,9 @@
 """The young person type: every read model about one young person, loaded per request in
-batches (a list of young people costs one query per read model, not one per person)."""
+batches (a list of young people costs one query per read model, not one per person).
+
+A ``YoungPerson`` is only ever built after access to them was checked (the root field, or
+a caseload of the caller's team); fields that read personal data note it for the access
+log."""
 
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ class YoungPerson:
     ) -> list[TimelineEntry]:
         check_page_size(first)
         rows = await info.context.loaders.timeline.load(TimelineKey(self.key, first, after))
+        if rows:
+            info.context.read_personal_data(self.key, "timeline")
         return [TimelineEntry.from_row(row) for row in rows]
 
     @strawberry.field(
@@ -62,10 +68,15 @@ class YoungPerson:
     @strawberry.field(description="The plan with its milestones; null before one is drafted.")
     async def plan(self, info: strawberry.Info[Context, None]) -> Plan | None:
         row = await info.context.loaders.plan.load(self.key)
-        return None if row is None else Plan.from_row(row)
+        if row is None:
+            return None
+        info.context.read_personal_data(self.key, "plan")
+        return Plan.from_row(row)
 
     @strawberry.field(description="Every transition, newest first.")
     async def transitions(self, info: strawberry.Info[Context, None]) -> list[Transition]:
         rows = await info.context.loaders.transitions.load(self.key)
+        if rows:
+            info.context.read_personal_data(self.key, "transitions")
         now = info.context.loaders.now
         return [Transition.from_row(row, now) for row in rows or []]
