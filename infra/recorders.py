@@ -6,6 +6,9 @@ with and the position it wrote are inserted in the very transaction that inserts
 either both are committed or neither is. A second insert of the same key violates the
 primary key and rolls back the retry's events as a whole.
 
+The same transaction also writes the webhook deliveries of the command's published events
+(the transactional outbox, see ``infra.outbox``).
+
 On SQLite every connection to the event store also has ``secure_delete`` on: what is
 deleted from the file (a snapshot, a data key in the same file) is overwritten, not left
 readable in free pages.
@@ -32,6 +35,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from domain.application import IdempotentOutcome, IdempotentRecording
+from infra.outbox import PostgresOutbox, SQLiteOutbox, outbox_messages_of
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 
@@ -75,6 +79,8 @@ def require_secure_delete(pool: SQLiteConnectionPool) -> None:
 class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         require_secure_delete(datastore.pool)
+        # Before super().__init__, which asks for the create-table statements.
+        self.outbox = SQLiteOutbox(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
@@ -83,6 +89,7 @@ class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {IDEMPOTENCY_TABLE} ("
             "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, ids TEXT NOT NULL, "
             "position INTEGER NOT NULL)",
+            *self.outbox.create_table_statements(),
         ]
 
     def _insert_events(
@@ -101,6 +108,8 @@ class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
                     max(positions),
                 ),
             )
+        if positions:
+            self.outbox.insert(c, outbox_messages_of(kwargs), stored_events, positions)
         return positions
 
     def find_outcome(self, key: str) -> IdempotentOutcome | None:
@@ -130,6 +139,8 @@ class PostgresIdempotentRecorder(PostgresApplicationRecorder):
                 "fingerprint TEXT NOT NULL, ids TEXT NOT NULL, position BIGINT)"
             ).format(table=self.idempotency_table)
         )
+        self.outbox = PostgresOutbox(datastore, events_table_name)
+        self.sql_create_statements.extend(self.outbox.create_table_statements())
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -158,6 +169,8 @@ class PostgresIdempotentRecorder(PostgresApplicationRecorder):
                 ),
                 (max(positions), recording.key.key),
             )
+        if positions:
+            self.outbox.insert(curs, outbox_messages_of(kwargs), stored_events, positions)
         return positions
 
     def find_outcome(self, key: str) -> IdempotentOutcome | None:
