@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Snapshot
@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from domain.actors import Actor
+from domain.alerts import QuietPolicy
 from domain.counsellor import Counsellor
 from domain.decisions import DecisionContent
 from domain.errors import (
@@ -29,6 +30,7 @@ from domain.errors import (
     YoungPersonNotFoundError,
 )
 from domain.institution import Institution
+from domain.publishing import outbox_messages
 from domain.recording import RecordingAggregate, Stamp
 from domain.transcodings import register_domain_transcodings
 from domain.values import ContactDetails, InjunctionDetails, ReferralDetails, TransitionDetails
@@ -101,8 +103,10 @@ class Overgang(Application[UUID]):
         new_id: Callable[[], UUID] = uuid4,
         future_tolerance: timedelta = timedelta(minutes=5),
         snapshot_interval: int = 100,
+        quiet_policy: QuietPolicy | None = None,
     ) -> None:
         self.clock = clock
+        self.quiet_policy = quiet_policy if quiet_policy is not None else QuietPolicy()
         self.new_id = new_id
         self._recording_listeners: list[Callable[[int], None]] = []
         self.future_tolerance = future_tolerance
@@ -193,6 +197,11 @@ class Overgang(Application[UUID]):
         save_kwargs: dict[str, Any] = {}
         if ctx.idempotency is not None:
             save_kwargs["idempotency"] = IdempotentRecording(key=ctx.idempotency, ids=ids)
+        # Announcements of published events go into the events' own transaction (an
+        # outbox): a message exists if and only if its event was recorded.
+        messages = outbox_messages(e for a in aggregates for e in a.pending_events)
+        if messages:
+            save_kwargs["outbox"] = tuple(messages)
         try:
             recordings = self.save(*aggregates, **save_kwargs)
         except IntegrityError:
@@ -689,6 +698,52 @@ class Overgang(Application[UUID]):
             adjust(counsellor, person.id, stamp)
             changed.append(counsellor)
         return self._commit(*changed, ctx=ctx, young_person_id=young_person_id)
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def raise_quiet_alert(
+        self, young_person_id: UUID, transition_id: UUID, ctx: CommandContext
+    ) -> CommandResult:
+        """Raise the alert of a transition quiet past its threshold (the sweeper's command).
+
+        ``TransitionNotQuietError`` when it is not due (the read model that found it was
+        behind), ``AlertAlreadyOpenError`` when another sweeper raised it first.
+        """
+        person = self.young_person(young_person_id)
+        # Derived from the stream's version: the same alert has the same id on a retry.
+        alert_id = uuid5(young_person_id, f"alert:{transition_id.hex}:{person.version}")
+        person.raise_quiet_alert(alert_id, transition_id, self.quiet_policy, self._stamp(ctx))
+        return self._commit(person, ctx=ctx, young_person_id=young_person_id, alert_id=alert_id)
+
+    def escalate_quiet_alert(
+        self, young_person_id: UUID, alert_id: UUID, ctx: CommandContext
+    ) -> CommandResult:
+        return self._on_person(
+            young_person_id,
+            ctx,
+            lambda p, s: p.escalate_quiet_alert(alert_id, self.quiet_policy, s),
+            alert_id=alert_id,
+        )
+
+    def acknowledge_alert(
+        self, young_person_id: UUID, alert_id: UUID, note: str, ctx: CommandContext
+    ) -> CommandResult:
+        return self._on_person(
+            young_person_id,
+            ctx,
+            lambda p, s: p.acknowledge_alert(alert_id, note, s),
+            alert_id=alert_id,
+        )
+
+    def resolve_alert(
+        self, young_person_id: UUID, alert_id: UUID, reason: str, ctx: CommandContext
+    ) -> CommandResult:
+        return self._on_person(
+            young_person_id,
+            ctx,
+            lambda p, s: p.resolve_alert(alert_id, reason, s),
+            alert_id=alert_id,
+        )
 
     def close_case(
         self, young_person_id: UUID, outcome: CaseOutcome, note: str, ctx: CommandContext

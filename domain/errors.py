@@ -127,6 +127,22 @@ class TransitionNotOpenError(DomainError):
     code = "transition_not_open"
 
 
+class TransitionNotQuietError(DomainError):
+    code = "transition_not_quiet"
+
+
+class AlertAlreadyOpenError(DomainError):
+    code = "alert_already_open"
+
+
+class AlertAlreadyEscalatedError(DomainError):
+    code = "alert_already_escalated"
+
+
+class AlertNotOpenError(DomainError):
+    code = "alert_not_open"
+
+
 class EducationAlreadyStartedError(DomainError):
     code = "education_already_started"
 
@@ -165,6 +181,21 @@ class ConsentMissingError(InvalidCommandError):
 
 class AppealGuidanceMissingError(InvalidCommandError):
     code = "appeal_guidance_missing"
+
+
+class InjunctionContentMissingError(InvalidCommandError):
+    """An education injunction without its goal or the support offered (principle ruling
+    87-14)."""
+
+    code = "injunction_content_missing"
+
+
+class SanctionReductionMissingError(InvalidCommandError):
+    code = "sanction_reduction_missing"
+
+
+class DecisionSubjectMissingError(InvalidCommandError):
+    code = "decision_subject_missing"
 
 
 class OverrideReasonMissingError(InvalidCommandError):

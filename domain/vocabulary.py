@@ -173,3 +173,31 @@ class InstitutionKind(Enum):
 class CounsellorRole(Enum):
     COUNSELLOR = "counsellor"
     TEAM_LEAD = "team_lead"
+
+
+# --- alerts (see domain/alerts.py) -------------------------------------------------------
+
+
+class QuietPhase(Enum):
+    """Where in its course a transition is, as far as quietness is concerned."""
+
+    PREPARING = "preparing"  # started, the education has not begun
+    NEW_EDUCATION = "new_education"  # the first weeks of the new education
+    IN_EDUCATION = "in_education"  # settled in, after the first weeks
+
+
+class AlertLevel(Enum):
+    RAISED = "raised"  # to the counsellor
+    ESCALATED = "escalated"  # to the team lead as well
+
+
+class AlertSeverity(Enum):
+    WARNING = "warning"
+    HIGH = "high"  # an institution reported the young person absent during the quiet
+
+
+class AlertResolution(Enum):
+    CONTACT_REACHED = "contact_reached"
+    BY_HAND = "by_hand"
+    TRANSITION_ENDED = "transition_ended"
+    CASE_CLOSED = "case_closed"

@@ -6,15 +6,19 @@ everything people read (names, notes, timelines) lives in the events and the rea
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
 from domain import young_person_events as ev
-from domain.decisions import DecisionContent
+from domain.alerts import QuietPolicy
+from domain.decisions import DecisionContent, check_injunction, check_sanction, check_subject
 from domain.errors import (
+    AlertAlreadyEscalatedError,
+    AlertAlreadyOpenError,
+    AlertNotOpenError,
     AlreadyAssignedError,
     AlreadyEnrolledError,
     AppealAlreadyPendingError,
@@ -38,11 +42,15 @@ from domain.errors import (
     ReferralNotAcceptedError,
     TransitionNotFoundError,
     TransitionNotOpenError,
+    TransitionNotQuietError,
     WakeUpNotAgreedError,
 )
 from domain.recording import RecordingAggregate, Stamp
 from domain.values import ContactDetails, InjunctionDetails, ReferralDetails, TransitionDetails
 from domain.vocabulary import (
+    AlertLevel,
+    AlertResolution,
+    AlertSeverity,
     AppealOutcome,
     CaseOutcome,
     CaseStatus,
@@ -54,6 +62,7 @@ from domain.vocabulary import (
     MilestoneStatus,
     ReadinessLevel,
     ReviewOutcome,
+    TransitionKind,
     TransitionPhase,
     TransitionStep,
 )
@@ -61,7 +70,14 @@ from domain.vocabulary import (
 _OPEN_TRANSITION = (TransitionPhase.PREPARING, TransitionPhase.IN_EDUCATION)
 
 
+def _hours(span: timedelta) -> int:
+    return int(span.total_seconds() // 3600)
+
+
 class YoungPerson(RecordingAggregate):
+    # Version 2 added the state that quiet-transition alerts need (see upcast_v1_v2).
+    class_version = 2
+
     def __init__(self) -> None:
         self.status = CaseStatus.REFERRED
         self.counsellor_id: UUID | None = None
@@ -74,6 +90,33 @@ class YoungPerson(RecordingAggregate):
         self.decisions: dict[str, DecisionStatus] = {}
         self.decision_kinds: dict[str, DecisionKind] = {}
         self.contacts_recorded = 0
+        # What quiet-transition alerts need: when contact was last reached (attempts do
+        # not count), each transition's kind and education start, absences, open alerts.
+        self.last_reached_contact_at: datetime | None = None
+        self.absent_until: date | None = None
+        self.transition_kinds: dict[str, TransitionKind] = {}
+        self.quiet_counted_from: dict[str, datetime] = {}
+        self.education_started_at: dict[str, datetime] = {}
+        self.open_alerts: dict[str, str] = {}  # alert id -> transition id (hex)
+        self.alert_levels: dict[str, AlertLevel] = {}
+        self.alert_severities: dict[str, AlertSeverity] = {}
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # A snapshot taken before alerts existed: the alert state starts empty. Contacts
+        # and transitions before it are unknown to the alert rules, so such a transition
+        # counts as quiet from the first reached contact or hand-resolution after it.
+        state.setdefault("last_reached_contact_at", None)
+        state.setdefault("absent_until", None)
+        for name in (
+            "transition_kinds",
+            "quiet_counted_from",
+            "education_started_at",
+            "open_alerts",
+            "alert_levels",
+            "alert_severities",
+        ):
+            state.setdefault(name, {})
 
     # --- guards ----------------------------------------------------------------------------
 
@@ -202,6 +245,7 @@ class YoungPerson(RecordingAggregate):
 
     def record_contact(self, contact_id: UUID, contact: ContactDetails, stamp: Stamp) -> None:
         self._require_open_case()
+        quiet_before = self._quiet_of_open_alerts()
         if contact.duration_minutes is not None and contact.duration_minutes < 0:
             raise InvalidValueError("a contact cannot last a negative number of minutes")
         self._record(
@@ -216,6 +260,8 @@ class YoungPerson(RecordingAggregate):
             duration_minutes=contact.duration_minutes,
             note=contact.note,
         )
+        if contact.reached and quiet_before:
+            self._alerts_after_contact(quiet_before, stamp)
 
     def agree_wake_up(
         self, wake_up_time: time, weekdays: list[int], channel: Channel, stamp: Stamp
@@ -336,11 +382,13 @@ class YoungPerson(RecordingAggregate):
         self._require_enrolled()
         self._open_transition(transition_id)
         self._record(ev.TransitionCompleted, stamp, transition_id=transition_id)
+        self._resolve_alerts(AlertResolution.TRANSITION_ENDED, stamp, transition_id)
 
     def abandon_transition(self, transition_id: UUID, reason: str, stamp: Stamp) -> None:
         self._require_enrolled()
         self._open_transition(transition_id)
         self._record(ev.TransitionAbandoned, stamp, transition_id=transition_id, reason=reason)
+        self._resolve_alerts(AlertResolution.TRANSITION_ENDED, stamp, transition_id)
 
     # --- institution signals ---------------------------------------------------------------
 
@@ -363,6 +411,7 @@ class YoungPerson(RecordingAggregate):
             absent_to=absent_to,
             note=note,
         )
+        self._alerts_after_absence(stamp)
 
     def report_concern(self, institution_id: UUID, note: str, stamp: Stamp) -> None:
         self._require_open_case()
@@ -386,6 +435,8 @@ class YoungPerson(RecordingAggregate):
         content: DecisionContent,
         stamp: Stamp,
     ) -> None:
+        self._require_enrolled()  # the state first, then the content
+        check_injunction(injunction)
         self._decide(
             ev.EducationInjunctionIssued,
             decision_id,
@@ -412,6 +463,7 @@ class YoungPerson(RecordingAggregate):
             raise NotAnInjunctionError(f"decision {revises_decision_id} is not an injunction")
         if status in (DecisionStatus.REVOKED, DecisionStatus.SUPERSEDED):
             raise DecisionNotInForceError(f"decision {revises_decision_id} is {status.value}")
+        check_injunction(injunction)
         self._decide(
             ev.EducationInjunctionRevised,
             decision_id,
@@ -428,11 +480,15 @@ class YoungPerson(RecordingAggregate):
     def decide_sanction(
         self, decision_id: UUID, reduction: str, content: DecisionContent, stamp: Stamp
     ) -> None:
+        self._require_enrolled()
+        check_sanction(reduction)
         self._decide(ev.SanctionDecided, decision_id, content, stamp, reduction=reduction)
 
     def make_other_decision(
         self, decision_id: UUID, subject: str, content: DecisionContent, stamp: Stamp
     ) -> None:
+        self._require_enrolled()
+        check_subject(subject)
         self._decide(ev.OtherDecisionMade, decision_id, content, stamp, subject=subject)
 
     def _decide(
@@ -474,11 +530,175 @@ class YoungPerson(RecordingAggregate):
             raise DecisionNotInForceError(f"decision {decision_id} is {status.value}")
         self._record(ev.DecisionRevoked, stamp, decision_id=decision_id, reason=reason)
 
+    # --- alerts ------------------------------------------------------------------------------
+
+    def _open_alert(self, alert_id: UUID) -> str:
+        """The open alert's transition (hex); refuses an unknown or ended alert."""
+        try:
+            return self.open_alerts[alert_id.hex]
+        except KeyError:
+            raise AlertNotOpenError(f"alert {alert_id} is not open") from None
+
+    def quiet_since(self, transition_id: UUID) -> datetime | None:
+        """Since when the transition has been quiet: its last reached contact, its start or
+        the last hand-resolution of its alert, whichever is latest (None: unknown)."""
+        moments = [
+            moment
+            for moment in (
+                self.last_reached_contact_at,
+                self.quiet_counted_from.get(transition_id.hex),
+            )
+            if moment is not None
+        ]
+        return max(moments) if moments else None
+
+    def _quiet_deadline(
+        self, transition_id: UUID, policy: QuietPolicy, *, escalation: bool
+    ) -> tuple[datetime, datetime]:
+        quiet_since = self.quiet_since(transition_id)
+        if quiet_since is None:
+            raise TransitionNotQuietError(f"transition {transition_id} has no quiet period")
+        deadline = policy.deadline(
+            self.transition_kinds.get(transition_id.hex),
+            quiet_since,
+            self.education_started_at.get(transition_id.hex),
+            escalation=escalation,
+        )
+        return quiet_since, deadline
+
+    def _severity(self, quiet_since: datetime) -> AlertSeverity:
+        # An institution's absence report overlapping the quiet period raises the severity.
+        if self.absent_until is not None and self.absent_until >= quiet_since.date():
+            return AlertSeverity.HIGH
+        return AlertSeverity.WARNING
+
+    def raise_quiet_alert(
+        self, alert_id: UUID, transition_id: UUID, policy: QuietPolicy, stamp: Stamp
+    ) -> None:
+        """Raise the alert of a transition that has been quiet past its threshold."""
+        self._require_enrolled()
+        self._open_transition(transition_id)
+        if transition_id.hex in self.open_alerts.values():
+            raise AlertAlreadyOpenError(f"transition {transition_id} already has an open alert")
+        quiet_since, deadline = self._quiet_deadline(transition_id, policy, escalation=False)
+        if stamp.occurred_at < deadline:
+            raise TransitionNotQuietError(f"transition {transition_id} is not quiet yet")
+        education_started_at = self.education_started_at.get(transition_id.hex)
+        kind = self.transition_kinds.get(transition_id.hex)
+        phase = policy.phase_at(education_started_at, deadline)
+        self._record(
+            ev.AlertRaised,
+            stamp,
+            alert_id=alert_id,
+            transition_id=transition_id,
+            transition_kind=kind,
+            phase=phase,
+            quiet_since=quiet_since,
+            due_at=deadline,
+            threshold_hours=_hours(policy.limits(kind, phase).quiet),
+            severity=self._severity(quiet_since),
+            counsellor_id=self.counsellor_id,
+            team_id=self.team_id,
+        )
+
+    def escalate_quiet_alert(self, alert_id: UUID, policy: QuietPolicy, stamp: Stamp) -> None:
+        """Escalate an open alert whose transition stayed quiet past the second threshold."""
+        self._require_enrolled()
+        transition_id = UUID(self._open_alert(alert_id))
+        if self.alert_levels.get(alert_id.hex) is AlertLevel.ESCALATED:
+            raise AlertAlreadyEscalatedError(f"alert {alert_id} is already escalated")
+        quiet_since, deadline = self._quiet_deadline(transition_id, policy, escalation=True)
+        if stamp.occurred_at < deadline:
+            raise TransitionNotQuietError(f"transition {transition_id} is not due to escalate")
+        kind = self.transition_kinds.get(transition_id.hex)
+        phase = policy.phase_at(self.education_started_at.get(transition_id.hex), deadline)
+        self._record(
+            ev.AlertEscalated,
+            stamp,
+            alert_id=alert_id,
+            transition_id=transition_id,
+            due_at=deadline,
+            threshold_hours=_hours(policy.limits(kind, phase).escalate),
+            severity=self._severity(quiet_since),
+            team_id=self.team_id,
+        )
+
+    def acknowledge_alert(self, alert_id: UUID, note: str, stamp: Stamp) -> None:
+        self._require_not_erased()
+        transition_id = UUID(self._open_alert(alert_id))
+        if not note.strip():
+            raise InvalidValueError("an acknowledgement needs a note")
+        self._record(
+            ev.AlertAcknowledged, stamp, alert_id=alert_id, transition_id=transition_id, note=note
+        )
+
+    def resolve_alert(self, alert_id: UUID, reason: str, stamp: Stamp) -> None:
+        """Resolve an alert by hand, with a reason (contact reached resolves it by itself)."""
+        self._require_not_erased()
+        transition_id = UUID(self._open_alert(alert_id))
+        if not reason.strip():
+            raise InvalidValueError("resolving an alert by hand needs a reason")
+        self._resolve(alert_id.hex, transition_id, AlertResolution.BY_HAND, stamp, reason=reason)
+
+    def _resolve(
+        self,
+        alert: str,
+        transition_id: UUID,
+        resolution: AlertResolution,
+        stamp: Stamp,
+        reason: str | None = None,
+    ) -> None:
+        self._record(
+            ev.AlertResolved,
+            stamp,
+            alert_id=UUID(alert),
+            transition_id=transition_id,
+            resolution=resolution,
+            reason=reason,
+        )
+
+    def _resolve_alerts(
+        self, resolution: AlertResolution, stamp: Stamp, transition_id: UUID | None = None
+    ) -> None:
+        """Resolve the open alerts (of one transition, or all) as part of another fact."""
+        for alert, transition in sorted(self.open_alerts.items()):
+            if transition_id is None or transition == transition_id.hex:
+                self._resolve(alert, UUID(transition), resolution, stamp)
+
+    def _quiet_of_open_alerts(self) -> dict[str, datetime | None]:
+        return {
+            alert: self.quiet_since(UUID(transition))
+            for alert, transition in self.open_alerts.items()
+        }
+
+    def _alerts_after_contact(self, quiet_before: dict[str, datetime | None], stamp: Stamp) -> None:
+        # A reached contact ends the quiet of every transition it happened after, even one
+        # recorded late: the transition was not as quiet as it looked.
+        for alert, transition in sorted(self.open_alerts.items()):
+            quiet_since = quiet_before.get(alert)
+            if quiet_since is None or stamp.occurred_at > quiet_since:
+                self._resolve(alert, UUID(transition), AlertResolution.CONTACT_REACHED, stamp)
+
+    def _alerts_after_absence(self, stamp: Stamp) -> None:
+        for alert, transition in sorted(self.open_alerts.items()):
+            if self.alert_severities.get(alert) is AlertSeverity.HIGH:
+                continue
+            quiet_since = self.quiet_since(UUID(transition))
+            if quiet_since is not None and self._severity(quiet_since) is AlertSeverity.HIGH:
+                self._record(
+                    ev.AlertSeverityRaised,
+                    stamp,
+                    alert_id=UUID(alert),
+                    transition_id=UUID(transition),
+                    severity=AlertSeverity.HIGH,
+                )
+
     # --- closing and privacy ---------------------------------------------------------------
 
     def close_case(self, outcome: CaseOutcome, note: str, stamp: Stamp) -> None:
         self._require_enrolled()
         self._record(ev.CaseClosed, stamp, outcome=outcome, note=note)
+        self._resolve_alerts(AlertResolution.CASE_CLOSED, stamp)
 
     def reopen_case(self, reason: str, stamp: Stamp) -> None:
         self._require_not_erased()

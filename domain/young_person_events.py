@@ -8,14 +8,18 @@ kept in the aggregate's state, so snapshots hold none of it.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.publishing import Published
 from domain.recording import RecordedEvent
 from domain.vocabulary import (
+    AlertLevel,
+    AlertResolution,
+    AlertSeverity,
     AppealOutcome,
     CaseOutcome,
     CaseStatus,
@@ -30,6 +34,7 @@ from domain.vocabulary import (
     NotificationMethod,
     Place,
     Purpose,
+    QuietPhase,
     ReadinessLevel,
     ReviewOutcome,
     TransitionKind,
@@ -162,6 +167,12 @@ class ContactRecorded(YoungPersonEvent):
 
     def evolve(self, person: YoungPerson) -> None:
         person.contacts_recorded += 1
+        if self.reached and (
+            person.last_reached_contact_at is None
+            or self.occurred_at > person.last_reached_contact_at
+        ):
+            # Facts may be recorded late: the latest contact in the world counts.
+            person.last_reached_contact_at = self.occurred_at
 
 
 class WakeUpAgreed(YoungPersonEvent):
@@ -289,6 +300,8 @@ class TransitionStarted(YoungPersonEvent):
 
     def evolve(self, person: YoungPerson) -> None:
         person.transitions[self.transition_id.hex] = TransitionPhase.PREPARING
+        person.transition_kinds[self.transition_id.hex] = self.kind
+        person.quiet_counted_from[self.transition_id.hex] = self.occurred_at
 
 
 class TransitionStepRecorded(YoungPersonEvent):
@@ -309,6 +322,7 @@ class EducationStarted(YoungPersonEvent):
 
     def evolve(self, person: YoungPerson) -> None:
         person.transitions[self.transition_id.hex] = TransitionPhase.IN_EDUCATION
+        person.education_started_at[self.transition_id.hex] = self.occurred_at
 
 
 class TransitionCompleted(YoungPersonEvent):
@@ -344,6 +358,10 @@ class AbsenceReported(YoungPersonEvent):
     note: str
 
     PERSONAL = frozenset({"note"})
+
+    def evolve(self, person: YoungPerson) -> None:
+        if person.absent_until is None or self.absent_to > person.absent_until:
+            person.absent_until = self.absent_to
 
 
 class ConcernReported(YoungPersonEvent):
@@ -492,6 +510,118 @@ class DecisionRevoked(YoungPersonEvent):
         person.decisions[self.decision_id.hex] = DecisionStatus.REVOKED
 
 
+# --- alerts ------------------------------------------------------------------------------
+# A quiet transition's alert lives in the young person's stream: it is part of their record,
+# replays with it, and two sweepers racing to raise it meet in the stream's version check.
+
+
+class AlertEvent(YoungPersonEvent):
+    alert_id: UUID
+    transition_id: UUID
+
+    def _payload(self, **facts: object) -> dict[str, object]:
+        # Announced to other systems: ids and vocabulary only, the young person by id.
+        return {
+            "alertId": str(self.alert_id),
+            "youngPersonId": str(self.originator_id),
+            "transitionId": str(self.transition_id),
+            "occurredAt": self.occurred_at.isoformat(),
+            **facts,
+        }
+
+
+class AlertRaised(AlertEvent, Published):
+    """A transition went quiet: nobody reached the young person within its threshold."""
+
+    transition_kind: TransitionKind | None  # None: unknown (a transition from before alerts)
+    phase: QuietPhase  # the phase the transition was in when it went quiet
+    quiet_since: datetime  # the last reached contact, or the start of the transition
+    due_at: datetime  # when the threshold was crossed
+    threshold_hours: int
+    severity: AlertSeverity
+    counsellor_id: UUID | None
+    team_id: str | None
+
+    NON_IDENTIFYING = frozenset({"team_id"})
+    public_name = "alert.raised"
+
+    def public_payload(self) -> dict[str, object]:
+        return self._payload(
+            level=AlertLevel.RAISED.value,
+            severity=self.severity.value,
+            phase=self.phase.value,
+            quietSince=self.quiet_since.isoformat(),
+            counsellorId=str(self.counsellor_id) if self.counsellor_id else None,
+            teamId=self.team_id,
+        )
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.open_alerts[self.alert_id.hex] = self.transition_id.hex
+        person.alert_levels[self.alert_id.hex] = AlertLevel.RAISED
+        person.alert_severities[self.alert_id.hex] = self.severity
+
+
+class AlertEscalated(AlertEvent, Published):
+    """The transition stayed quiet past the second threshold: the team lead is told too."""
+
+    due_at: datetime
+    threshold_hours: int
+    severity: AlertSeverity
+    team_id: str | None
+
+    NON_IDENTIFYING = frozenset({"team_id"})
+    public_name = "alert.escalated"
+
+    def public_payload(self) -> dict[str, object]:
+        return self._payload(
+            level=AlertLevel.ESCALATED.value, severity=self.severity.value, teamId=self.team_id
+        )
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.alert_levels[self.alert_id.hex] = AlertLevel.ESCALATED
+        person.alert_severities[self.alert_id.hex] = self.severity
+
+
+class AlertSeverityRaised(AlertEvent):
+    """An institution reported the young person absent while the transition was quiet."""
+
+    severity: AlertSeverity
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.alert_severities[self.alert_id.hex] = self.severity
+
+
+class AlertAcknowledged(AlertEvent):
+    """Someone saw the alert and noted what they are doing about it."""
+
+    note: str
+
+    PERSONAL = frozenset({"note"})
+
+
+class AlertResolved(AlertEvent, Published):
+    """The alert ended: contact was reached, or it was resolved by hand with a reason, or
+    its transition or the case ended."""
+
+    resolution: AlertResolution
+    reason: str | None  # given when resolved by hand
+
+    PERSONAL = frozenset({"reason"})
+    public_name = "alert.resolved"
+
+    def public_payload(self) -> dict[str, object]:
+        return self._payload(resolution=self.resolution.value)
+
+    def evolve(self, person: YoungPerson) -> None:
+        person.open_alerts.pop(self.alert_id.hex, None)
+        person.alert_levels.pop(self.alert_id.hex, None)
+        person.alert_severities.pop(self.alert_id.hex, None)
+        if self.resolution is AlertResolution.BY_HAND:
+            # Resolved by hand (say, the young person is away with family): the transition
+            # counts as quiet again only from now.
+            person.quiet_counted_from[self.transition_id.hex] = self.occurred_at
+
+
 # --- closing and privacy -----------------------------------------------------------------
 
 
@@ -542,3 +672,6 @@ class PersonalDataErased(YoungPersonEvent):
     def evolve(self, person: YoungPerson) -> None:
         person.status = CaseStatus.ERASED
         person.wake_up_agreed = False
+        person.open_alerts.clear()
+        person.alert_levels.clear()
+        person.alert_severities.clear()

@@ -12,16 +12,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
 
+from domain.alerts import QuietPolicy
 from domain.application import Clock, CommandContext, CommandResult, IdempotentOutcome, Overgang
 from domain.vocabulary import ErasureRequester
+from infra.access_log import ViewStoreAccessLog
 from infra.erasure import erase_person
 from infra.keys import DataKeyStore, load_master_keys, open_data_key_store
 from infra.locks import FileProjectionLocks, PostgresProjectionLocks, ProjectionLocks
+from infra.outbox import use_webhook_endpoints
 from infra.personal_mapper import PERSONAL_MAPPER_TOPIC, use_data_keys
 from infra.runner import ProjectionRunner
 from infra.settings import Settings
+from infra.webhooks import WebhookDeliverer, build_webhook_deliverer
+from projections.alerts import AlertsProjection
 from projections.base import Projection
 from projections.caseload import CaseloadProjection
+from projections.decision_audit import DecisionAuditProjection
 from projections.institutions import InstitutionsProjection
 from projections.plan import PlanProjection
 from projections.referral_queue import ReferralQueueProjection
@@ -49,6 +55,11 @@ class Services:
     clock: Clock
     # Each young person's data key: shred it to erase their personal data.
     keys: DataKeyStore
+    # Reads of personal data (who, role, when, what, whose); append-only, never rebuilt.
+    access_log: ViewStoreAccessLog
+    # Sends the outbox's webhooks; None when no webhook URL is configured. Start it with
+    # ``webhooks.start_in_thread()`` or call ``webhooks.deliver_due()``.
+    webhooks: WebhookDeliverer | None = None
 
     def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
         recorder: OutcomeFinder = self.app.recorder  # type: ignore[assignment]
@@ -65,14 +76,17 @@ class Services:
         return erase_person(self, young_person_id, requested_by, legal_basis, ctx)
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
         self.projections.stop()
         self.views.close()
         self.app.close()
         self.keys.close()
 
 
-def all_projections() -> list[Projection]:
-    """Every read model, each with its own tracking position."""
+def all_projections(quiet_policy: QuietPolicy | None = None) -> list[Projection]:
+    """Every read model, each with its own tracking position; the alerts read model
+    indexes due times by ``quiet_policy`` (default: the default thresholds)."""
     return [
         TimelineProjection(),
         CaseloadProjection(),
@@ -82,6 +96,8 @@ def all_projections() -> list[Projection]:
         TransitionsProjection(),
         InstitutionsProjection(),
         RetentionProjection(),
+        DecisionAuditProjection(),
+        AlertsProjection(quiet_policy),
     ]
 
 
@@ -150,6 +166,7 @@ def build_services(
         new_id=new_id,
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         snapshot_interval=settings.snapshot_interval,
+        quiet_policy=settings.quiet_policy(),
     )
     try:
         keys = open_data_key_store(settings, master_keys, clock=clock)
@@ -157,11 +174,13 @@ def build_services(
         app.close()
         raise
     use_data_keys(app, keys)
+    # Before anything is saved: published events get one outbox row per endpoint.
+    use_webhook_endpoints(app, settings.webhook_urls)
     views = build_view_store(settings)
     runner = ProjectionRunner(
         app,
         views,
-        all_projections(),
+        all_projections(app.quiet_policy),
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
         locks=build_projection_locks(settings),
@@ -170,6 +189,15 @@ def build_services(
     # Create the read models' tables now, so a query served before the first catch-up
     # finds them empty rather than missing.
     runner.setup()
+    access_log = ViewStoreAccessLog(views)
+    access_log.setup()
     return Services(
-        settings=settings, app=app, views=views, projections=runner, clock=clock, keys=keys
+        settings=settings,
+        app=app,
+        views=views,
+        projections=runner,
+        clock=clock,
+        keys=keys,
+        access_log=access_log,
+        webhooks=build_webhook_deliverer(settings, app, clock),
     )

@@ -12,14 +12,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
+
+from pydantic import ValidationError
 
 from domain.actors import Actor, Role
 from domain.application import CommandContext
 from domain.errors import DomainError
 from domain.vocabulary import ErasureRequester
-from infra.bootstrap import Services, build_services
+from infra.alerts import SweeperThread, build_sweeper, run_sweeper
+from infra.bootstrap import Services, build_projection_locks, build_services
 from infra.keys import KeyConfigurationError, load_master_keys, open_data_key_store
 from infra.settings import Settings
 from infra.simulate import DEMO_MONTHS, DEMO_SEED, DEMO_YOUTH, SimulationProgress, simulate
@@ -50,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         help="serve only; projection workers run as their own processes",
     )
     serve.add_argument(
+        "--no-sweeper",
+        action="store_true",
+        help="do not sweep for quiet transitions here; `overgang alerts run` does it",
+    )
+    serve.add_argument(
         "--demo", action="store_true", help="load the demo data set first if the log is empty"
     )
     serve.add_argument(
@@ -72,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--team")
     token.add_argument("--institution")
     token.add_argument("--hours", type=float, default=12.0, help="validity in hours")
+    token.add_argument(
+        "--private-key-file",
+        type=Path,
+        default=None,
+        help="RS256 only (tokens normally come from the identity provider): the PEM "
+        "private key to sign with",
+    )
+    token.add_argument("--kid", default=None, help="RS256: the key id a JWKS names it by")
 
     erase = commands.add_parser("erase", help="erase a young person's personal data for good")
     erase.add_argument("young_person_id", metavar="ID", type=UUID)
@@ -119,6 +136,30 @@ def _parser() -> argparse.ArgumentParser:
         help="when the history ends, ISO 8601 with a time zone (default: now)",
     )
 
+    webhooks = commands.add_parser("webhooks", help="outgoing webhooks (the outbox)")
+    webhook_verbs = webhooks.add_subparsers(dest="verb", required=True)
+    webhook_verbs.add_parser(
+        "deliver", help="send every webhook delivery that is due now, once; prints JSON"
+    )
+
+    alerts = commands.add_parser("alerts", help="quiet-transition alerts: the sweeper")
+    alert_verbs = alerts.add_subparsers(dest="verb", required=True)
+    sweep = alert_verbs.add_parser(
+        "sweep",
+        help="raise and escalate the alerts due now, once; the last output line is JSON",
+    )
+    sweep.add_argument(
+        "--now",
+        type=_aware_datetime,
+        default=None,
+        help="sweep as of this moment, ISO 8601 with a time zone (default: now)",
+    )
+    alert_verbs.add_parser(
+        "run",
+        help="sweep every OVERGANG_ALERT_SWEEP_INTERVAL seconds until stopped (and send "
+        "due webhooks); reads the alerts read model, which `projections run` keeps",
+    )
+
     keys = commands.add_parser("keys", help="the master key that wraps the data keys")
     key_verbs = keys.add_subparsers(dest="verb", required=True)
     key_verbs.add_parser(
@@ -132,7 +173,22 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        # Names the settings at fault, never their values (hide_input_in_errors).
+        log.error("not starting: %s", error)
+        return 2
+    if args.command in ("token", "serve"):
+        # Unsafe token settings (a default secret outside embedded development, a missing
+        # key file) stop the process before it serves or signs anything.
+        from api.auth import AuthConfigurationError, TokenVerifier
+
+        try:
+            TokenVerifier(settings)
+        except AuthConfigurationError as error:
+            log.error("not starting: %s", error)
+            return 2
     if args.command == "token":
         return _token(settings, args)
     if args.command == "keys":
@@ -156,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _erase(services, args)
         if args.command == "retention":
             return _apply_retention(services, args)
+        if args.command == "webhooks":
+            return _deliver_webhooks(services)
+        if args.command == "alerts":
+            return _alerts(services, args)
     finally:
         services.close()
     return 2
@@ -179,6 +239,11 @@ def _rotate_master_key(settings: Settings) -> int:
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     from api.auth import issue_token
 
+    private_key: Path | None = args.private_key_file
+    if settings.jwt_algorithm == "RS256" and private_key is None:
+        log.error("RS256 tokens come from the identity provider (or pass --private-key-file)")
+        return 2
+
     print(
         issue_token(
             settings,
@@ -187,6 +252,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             team=args.team,
             institution=args.institution,
             ttl=timedelta(hours=args.hours),
+            private_key=None if private_key is None else private_key.read_text(),
+            kid=args.kid,
         )
     )
     return 0
@@ -289,6 +356,7 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
         # Each worker process builds its own services from the same environment.
         services.close()
         os.environ[_WORKERS_RUN_PROJECTIONS] = "0" if args.no_projections else "1"
+        os.environ[_WORKERS_RUN_SWEEPER] = "0" if args.no_sweeper else "1"
         uvicorn.run(
             "infra.cli:worker_app",
             factory=True,
@@ -301,20 +369,67 @@ def _serve(services: Services, args: argparse.Namespace) -> int:
         return 0
     if not args.no_projections:
         services.projections.start_in_thread()
-    uvicorn.run(
-        create_app(services),
-        host=args.host or services.settings.host,
-        port=args.port or services.settings.port,
-        log_level="info",
-        # One log line per request costs every command time and says little that the
-        # response codes do not; turn it on behind a proxy that does not log.
-        access_log=False,
+        if services.webhooks is not None:
+            services.webhooks.start_in_thread(services.settings.webhook_poll_interval)
+    # The sweeper only reads the alerts read model, so it runs with --no-projections too
+    # (a projector elsewhere keeps the view); compose runs it as its own service.
+    sweeper = None if args.no_sweeper else _sweeper_thread(services)
+    try:
+        uvicorn.run(
+            create_app(services),
+            host=args.host or services.settings.host,
+            port=args.port or services.settings.port,
+            log_level="info",
+            # One log line per request costs every command time and says little that the
+            # response codes do not; turn it on behind a proxy that does not log.
+            access_log=False,
+        )
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
+    return 0
+
+
+def _sweeper_thread(services: Services) -> SweeperThread:
+    """The alert sweeper in a daemon thread; a lock lets one process sweep at a time."""
+    return SweeperThread(
+        build_sweeper(services),
+        services.settings.alert_sweep_interval,
+        lock=build_projection_locks(services.settings),
+    ).start()
+
+
+def _alerts(services: Services, args: argparse.Namespace) -> int:
+    sweeper = build_sweeper(services)
+    if args.verb == "sweep":
+        now = args.now or services.clock()
+        if now > services.clock():
+            log.error("--now lies in the future: alerts are raised now or earlier")
+            return 2
+        report = sweeper.sweep_once(now)
+        print(json.dumps(report.counts()), flush=True)
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    log.info("alert sweeper running every %ss", services.settings.alert_sweep_interval)
+    run_sweeper(
+        stop,
+        sweeper,
+        services.settings.alert_sweep_interval,
+        webhooks=services.webhooks,
+        webhook_interval=services.settings.webhook_poll_interval,
+        lock=build_projection_locks(services.settings),
     )
+    log.info("alert sweeper stopped")
     return 0
 
 
 _WORKERS_RUN_PROJECTIONS = "OVERGANG_SERVE_WORKERS_RUN_PROJECTIONS"
 """Tells ``serve --workers N``'s worker processes whether to run the projections."""
+
+_WORKERS_RUN_SWEEPER = "OVERGANG_SERVE_WORKERS_RUN_SWEEPER"
+"""Tells ``serve --workers N``'s worker processes whether to run the alert sweeper."""
 
 
 def worker_app() -> FastAPI:
@@ -326,6 +441,12 @@ def worker_app() -> FastAPI:
         # Every worker runs the runner: the per-read-model locks let one of them apply each
         # read model, and another takes over should that worker die.
         services.projections.start_in_thread()
+        if services.webhooks is not None:
+            # Claims are leased (SKIP LOCKED on PostgreSQL): workers never send one twice.
+            services.webhooks.start_in_thread(services.settings.webhook_poll_interval)
+    if os.environ.get(_WORKERS_RUN_SWEEPER, "1") == "1":
+        # In every worker, but its lock lets one sweep (another takes over if it dies).
+        _sweeper_thread(services)
     return create_app(services)
 
 
@@ -360,6 +481,15 @@ def _erase(services: Services, args: argparse.Namespace) -> int:
         print(json.dumps({"error": error.code, "message": error.message}), file=sys.stderr)
         return 1
     print(json.dumps({"erased": str(args.young_person_id), "position": result.position}))
+    return 0
+
+
+def _deliver_webhooks(services: Services) -> int:
+    if services.webhooks is None:
+        print(json.dumps({"error": "no_webhooks", "message": "OVERGANG_WEBHOOK_URLS is not set"}))
+        return 2
+    report = services.webhooks.deliver_due()
+    print(json.dumps({"sent": report.sent, "retried": report.retried, "failed": report.failed}))
     return 0
 
 

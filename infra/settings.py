@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.auth import DEVELOPMENT_JWT_SECRET
+from domain.alerts import QuietLimits, QuietPolicy
+from domain.errors import InvalidValueError
+from domain.vocabulary import QuietPhase, TransitionKind
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MASTER_KEY_BYTES = 32
+WEBHOOK_SECRET_MIN_LENGTH = 16
 
 
 def _decode_master_key(text: str, setting: str) -> bytes:
@@ -26,6 +35,51 @@ def _decode_master_key(text: str, setting: str) -> bytes:
     if len(material) != MASTER_KEY_BYTES:
         raise ValueError(f"{setting} must be base64 of {MASTER_KEY_BYTES} bytes")
     return material
+
+
+def _thresholds_by_kind(
+    value: dict[str, Any],
+) -> dict[tuple[TransitionKind, QuietPhase], QuietLimits]:
+    """OVERGANG_ALERT_THRESHOLDS_BY_KIND as the policy's overrides; ValueError naming the
+    entry that is wrong."""
+    setting = "OVERGANG_ALERT_THRESHOLDS_BY_KIND"
+    kinds = ", ".join(kind.value for kind in TransitionKind)
+    phases = ", ".join(phase.value for phase in QuietPhase)
+    if not isinstance(value, dict):
+        raise ValueError(f"{setting} must be a JSON object keyed by transition kind")
+    overrides: dict[tuple[TransitionKind, QuietPhase], QuietLimits] = {}
+    for kind_name, by_phase in value.items():
+        try:
+            kind = TransitionKind(kind_name)
+        except ValueError:
+            raise ValueError(
+                f"{setting}: unknown transition kind {kind_name!r} (known: {kinds})"
+            ) from None
+        if not isinstance(by_phase, dict):
+            raise ValueError(f"{setting}[{kind_name!r}] must be an object keyed by phase")
+        for phase_name, limits in by_phase.items():
+            where = f"{setting}[{kind_name!r}][{phase_name!r}]"
+            try:
+                phase = QuietPhase(phase_name)
+            except ValueError:
+                raise ValueError(f"{where}: unknown phase (known: {phases})") from None
+            if not isinstance(limits, dict) or set(limits) != {"quiet_days", "escalation_days"}:
+                raise ValueError(f'{where} must be {{"quiet_days": n, "escalation_days": m}}')
+            quiet, escalate = limits["quiet_days"], limits["escalation_days"]
+            if not all(
+                isinstance(days, int | float) and not isinstance(days, bool) and days > 0
+                for days in (quiet, escalate)
+            ):
+                raise ValueError(f"{where}: days must be positive numbers")
+            try:
+                overrides[(kind, phase)] = QuietLimits(
+                    quiet=timedelta(days=quiet), escalate=timedelta(days=escalate)
+                )
+            except InvalidValueError:
+                raise ValueError(
+                    f"{where}: escalation_days must be longer than quiet_days"
+                ) from None
+    return overrides
 
 
 class Settings(BaseSettings):
@@ -41,10 +95,16 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("var")
 
-    # A development default (at least 32 bytes, as HS256 wants); refuse it in production.
-    jwt_secret: SecretStr = SecretStr("overgang-development-secret-change-me")
+    # HS256: tokens signed with jwt_secret. The default is for embedded development only:
+    # outside it (a PostgreSQL database) an empty or default secret refuses to start.
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_JWT_SECRET)
+    # HS256 or RS256; a token signed with any other algorithm is refused.
     jwt_algorithm: str = "HS256"
     jwt_audience: str = "overgang"
+    # RS256: the identity provider's public key, either one PEM file or a JWKS file (keys
+    # chosen by the token's `kid`). Exactly one of the two.
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_file: Path | None = None
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -80,6 +140,36 @@ class Settings(BaseSettings):
     data_key_cache_size: int = Field(default=10_000, ge=1)
     data_key_cache_seconds: float = Field(default=300.0, gt=0)
 
+    # Outgoing webhooks (see infra/webhooks.py): a JSON list or comma-separated http(s)
+    # URLs, each of which gets every published event; none: nothing is written or sent.
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Signs every delivery (HMAC-SHA256); required when webhook_urls is set.
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Attempts per delivery before it is marked failed (the row is kept).
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    # Retries wait base * 2^(attempt-1) seconds, at most the cap, with a jitter.
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # How often the deliverer looks for due deliveries, in seconds.
+    webhook_poll_interval: float = Field(default=1.0, gt=0)
+
+    # Quiet-transition alerts (see domain/alerts.py), in days: an alert when no contact was
+    # reached for quiet_days, escalated to the team lead after escalation_days; shorter
+    # in the first weeks of a new education. Changing them needs
+    # `overgang projections rebuild alerts` (the read model indexes the due times).
+    alert_quiet_days: float = Field(default=7, gt=0)
+    alert_escalation_days: float = Field(default=14, gt=0)
+    alert_new_education_quiet_days: float = Field(default=5, gt=0)
+    alert_new_education_escalation_days: float = Field(default=10, gt=0)
+    alert_new_education_weeks: float = Field(default=3, gt=0)
+    # Per transition kind and phase, JSON: {"bridge_building": {"preparing":
+    # {"quiet_days": 3, "escalation_days": 6}}}.
+    alert_thresholds_by_kind: Annotated[dict[str, Any], NoDecode] = Field(default_factory=dict)
+    # The alert sweeper: seconds between sweeps, and due rows handled per query.
+    alert_sweep_interval: float = Field(default=30.0, gt=0)
+    alert_sweep_batch: int = Field(default=500, ge=1)
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _check_database_url(cls, value: Any) -> Any:
@@ -99,6 +189,97 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("jwt_public_key_file", "jwt_jwks_file", mode="before")
+    @classmethod
+    def _empty_path_means_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_webhook_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError("OVERGANG_WEBHOOK_URLS is not a valid JSON list") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _check_webhook_urls(cls, value: list[str]) -> list[str]:
+        # Messages give the position only: a URL may carry a token.
+        for number, url in enumerate(value, start=1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"OVERGANG_WEBHOOK_URLS: URL number {number} is not an http:// or "
+                    "https:// URL with a host"
+                )
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _empty_webhook_secret_means_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _require_webhook_secret(self) -> Settings:
+        if not self.webhook_urls:
+            return self
+        if self.webhook_secret is None:
+            raise ValueError(
+                "OVERGANG_WEBHOOK_SECRET is required when OVERGANG_WEBHOOK_URLS is set: "
+                "every delivery is signed with it"
+            )
+        if len(self.webhook_secret.get_secret_value()) < WEBHOOK_SECRET_MIN_LENGTH:
+            raise ValueError(
+                f"OVERGANG_WEBHOOK_SECRET must be at least {WEBHOOK_SECRET_MIN_LENGTH} "
+                "characters long"
+            )
+        return self
+
+    @field_validator("alert_thresholds_by_kind", mode="before")
+    @classmethod
+    def _parse_alert_thresholds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("OVERGANG_ALERT_THRESHOLDS_BY_KIND is not valid JSON") from None
+        return value
+
+    @field_validator("alert_thresholds_by_kind")
+    @classmethod
+    def _check_alert_thresholds(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _thresholds_by_kind(value)  # raises with a message naming the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _check_alert_limits(self) -> Settings:
+        for name, quiet, escalate in (
+            ("", self.alert_quiet_days, self.alert_escalation_days),
+            (
+                "NEW_EDUCATION_",
+                self.alert_new_education_quiet_days,
+                self.alert_new_education_escalation_days,
+            ),
+        ):
+            if escalate <= quiet:
+                raise ValueError(
+                    f"OVERGANG_ALERT_{name}ESCALATION_DAYS must be longer than "
+                    f"OVERGANG_ALERT_{name}QUIET_DAYS"
+                )
+        return self
 
     @field_validator("master_key")
     @classmethod
@@ -131,6 +312,21 @@ class Settings(BaseSettings):
             for part in self.previous_master_keys.get_secret_value().split(",")
             if part.strip()
         ]
+
+    def quiet_policy(self) -> QuietPolicy:
+        """The quiet-transition thresholds in force (domain, read model and sweeper)."""
+        return QuietPolicy(
+            general=QuietLimits(
+                quiet=timedelta(days=self.alert_quiet_days),
+                escalate=timedelta(days=self.alert_escalation_days),
+            ),
+            new_education=QuietLimits(
+                quiet=timedelta(days=self.alert_new_education_quiet_days),
+                escalate=timedelta(days=self.alert_new_education_escalation_days),
+            ),
+            new_education_period=timedelta(weeks=self.alert_new_education_weeks),
+            by_kind=_thresholds_by_kind(self.alert_thresholds_by_kind),
+        )
 
     @property
     def is_embedded(self) -> bool:

@@ -29,6 +29,13 @@ same events. ``occurred_at`` never lies after ``now``; each event is stamped as 
 or shortly after it occurred (a meeting is written up after it ends, a text at once), as if
 the application's clock had moved along with the story.
 
+Quiet transitions raise alerts as the sweeper would (``infra.alerts``): before each fact
+of an enrolled young person, any alert (or escalation) that fell due since the previous
+one is raised about a minute after its due time, by the app's own ``QuietPolicy``; some
+are acknowledged by the counsellor a few hours later, most end with the next reached
+contact. Those choices draw from a third generator, so the rest of the story is the same
+with or without alerts.
+
 Every name and note is synthetic (see ``infra.simulate_texts``).
 """
 
@@ -43,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.actors import Actor, Role
@@ -54,8 +61,10 @@ from domain.institution import Institution
 from domain.recording import RecordingAggregate, Stamp
 from domain.values import ContactDetails, InjunctionDetails, ReferralDetails, TransitionDetails
 from domain.vocabulary import (
+    AlertLevel,
     AppealOutcome,
     CaseOutcome,
+    CaseStatus,
     Channel,
     ConsentScope,
     CounsellorRole,
@@ -68,6 +77,7 @@ from domain.vocabulary import (
     ReadinessLevel,
     ReviewOutcome,
     TransitionKind,
+    TransitionPhase,
     TransitionStep,
 )
 from domain.young_person import YoungPerson
@@ -85,6 +95,17 @@ thousand events, however large the simulation."""
 DEMO_SEED = 2016  # the year Ungeindsats Aalborg began
 DEMO_YOUTH = 90  # one team of five counsellors
 DEMO_MONTHS = 24
+
+ALERT_SWEEPER = Actor("alert-sweeper", Role.SYSTEM)
+ALERT_ACKNOWLEDGED = 0.35  # of alerts, acknowledged by the counsellor with a note
+ALERT_NOTES = (
+    "Tried calling twice, will visit at home tomorrow.",
+    "Asked the school's contact person to say hello in class.",
+    "Texted; the mother says the phone is broken.",
+    "Will drop by the production school on Thursday.",
+    "Away with family this week, per the youth worker.",
+)
+_OPEN_TRANSITION = (TransitionPhase.PREPARING, TransitionPhase.IN_EDUCATION)
 
 
 def _local_zone() -> tzinfo:
@@ -360,6 +381,15 @@ class _Simulation:
         self._unsaved = 0
         self._deferred: list[tuple[_Case, list[_Action]]] = []
         self._seq = 0
+        # Alerts: their own random stream (see the module docstring), acknowledgements
+        # planned per young person (when, which alert), and when each young person's last
+        # fact happened (an alert falls due after it).
+        self._alert_rng = random.Random(f"overgang-simulate-alerts:{seed}")
+        self._acks: dict[UUID, list[tuple[datetime, UUID]]] = {}
+        self._last_at: dict[UUID, datetime] = {}
+        # Each young person's due times, at the stream version they were computed for:
+        # most facts are checked against them without computing them again.
+        self._dues: dict[UUID, tuple[int, list[tuple[datetime, str, str | None]]]] = {}
 
     # --- small helpers -----------------------------------------------------------------------
 
@@ -461,7 +491,7 @@ class _Simulation:
         """Carry out one young person's actions in the order they happened."""
         actions.sort(key=lambda action: action.at)
         for index, action in enumerate(actions):
-            if self._crossing_snapshot(case):
+            if self._crossing_snapshot(case) or self._quiet_alerts(case, action.at):
                 # The library snapshots a version cheaply only when it is the last one in
                 # the save; save what came before and carry on after that save.
                 self._deferred.append((case, actions[index:]))
@@ -471,9 +501,109 @@ class _Simulation:
             recorded = min(max(action.at + action.lag, case.last_recorded), self.now)
             case.last_recorded = recorded
             action.do(Stamp.of(action.actor, action.at, recorded, self.tolerance))
+            self._last_at[case.id] = action.at
             self._unsaved += 1
+        else:
+            # What falls due by the end of the week (the next week starts from there).
+            self._quiet_alerts(case, self.at(self.monday + timedelta(days=7), 0))
         if case.person is not None:
             self.touch(case.person)
+
+    def _quiet_alerts(self, case: _Case, until: datetime) -> bool:
+        """Raise, escalate and acknowledge what falls due before ``until``, in time order,
+        as the sweeper and the counsellor would; True when it stopped at a snapshot."""
+        person = case.person
+        if person is None or person.status is not CaseStatus.ENROLLED:
+            return False
+        if not self._acks.get(case.id) and all(
+            due >= until for due, _, _ in self._due_times(case, person)
+        ):
+            return False  # the common case: nothing falls due before this fact
+        while True:
+            if self._crossing_snapshot(case):
+                return True
+            step = self._next_alert_step(case, person, until)
+            if step is None:
+                return False
+            moment, actor, do = step
+            recorded = min(max(moment, case.last_recorded), self.now)
+            case.last_recorded = recorded
+            do(Stamp.of(actor, moment, recorded, self.tolerance))
+            self._last_at[case.id] = moment
+            self._unsaved += 1
+
+    def _next_alert_step(
+        self, case: _Case, person: YoungPerson, until: datetime
+    ) -> tuple[datetime, Actor, Do] | None:
+        """The earliest alert fact due before ``until``, if any: (when, who, what)."""
+        after = self._last_at.get(case.id, self.start)
+        best: tuple[datetime, Actor, Do] | None = None
+        for due, transition, alert in self._due_times(case, person):
+            # The sweeper runs every half minute: a little after the due time.
+            moment = max(due, after) + timedelta(seconds=5 + int(due.timestamp()) % 50)
+            if moment >= until or not self.ok(moment) or (best and moment >= best[0]):
+                continue
+            if alert is not None:
+                best = (moment, ALERT_SWEEPER, partial(self._escalate, person, UUID(alert)))
+            else:
+                best = (moment, ALERT_SWEEPER, partial(self._raise, case, transition))
+        for moment, acknowledged in self._acks.get(case.id, []):
+            if moment < until and self.ok(moment) and (best is None or moment < best[0]):
+                staff = case.staff
+                assert staff is not None
+                best = (moment, staff.actor, partial(self._acknowledge, case, acknowledged))
+        return best
+
+    def _due_times(
+        self, case: _Case, person: YoungPerson
+    ) -> list[tuple[datetime, str, str | None]]:
+        """When each open transition is next due: (due, transition, the open alert to
+        escalate or None to raise), by the app's policy, as the domain computes it."""
+        cached = self._dues.get(case.id)
+        if cached is not None and cached[0] == person.version:
+            return cached[1]
+        policy = self.app.quiet_policy
+        alert_of = {t: a for a, t in person.open_alerts.items()}
+        dues: list[tuple[datetime, str, str | None]] = []
+        for transition, phase in person.transitions.items():
+            alert = alert_of.get(transition)
+            if phase not in _OPEN_TRANSITION or (
+                alert is not None and person.alert_levels.get(alert) is AlertLevel.ESCALATED
+            ):
+                continue
+            quiet_since = person.quiet_since(UUID(transition))
+            if quiet_since is None:
+                continue
+            due = policy.deadline(
+                person.transition_kinds.get(transition),
+                quiet_since,
+                person.education_started_at.get(transition),
+                escalation=alert is not None,
+            )
+            dues.append((due, transition, alert))
+        self._dues[case.id] = (person.version, dues)
+        return dues
+
+    def _raise(self, case: _Case, transition: str, stamp: Stamp) -> None:
+        person = case.person
+        assert person is not None
+        # As Overgang.raise_quiet_alert names it.
+        alert = uuid5(person.id, f"alert:{transition}:{person.version}")
+        person.raise_quiet_alert(alert, UUID(transition), self.app.quiet_policy, stamp)
+        if self._alert_rng.random() < ALERT_ACKNOWLEDGED:
+            later = stamp.occurred_at + timedelta(minutes=self._alert_rng.randint(30, 6 * 60))
+            self._acks.setdefault(case.id, []).append((later, alert))
+
+    def _escalate(self, person: YoungPerson, alert: UUID, stamp: Stamp) -> None:
+        person.escalate_quiet_alert(alert, self.app.quiet_policy, stamp)
+
+    def _acknowledge(self, case: _Case, alert: UUID, stamp: Stamp) -> None:
+        person = case.person
+        assert person is not None
+        planned = self._acks[case.id]
+        planned[:] = [(at, a) for at, a in planned if a != alert]
+        if alert.hex in person.open_alerts:  # not already ended by a reached contact
+            person.acknowledge_alert(alert, self._alert_rng.choice(ALERT_NOTES), stamp)
 
     def _crossing_snapshot(self, case: _Case) -> bool:
         person = case.person

@@ -29,6 +29,8 @@ from uuid import UUID
 from domain import young_person_events
 from domain.actors import Actor
 from domain.vocabulary import (
+    AlertResolution,
+    AlertSeverity,
     AppealOutcome,
     CaseOutcome,
     Channel,
@@ -43,6 +45,11 @@ from domain.vocabulary import (
 )
 from domain.young_person_events import (
     AbsenceReported,
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertRaised,
+    AlertResolved,
+    AlertSeverityRaised,
     AppealDecided,
     CaseClosed,
     CaseReopened,
@@ -85,6 +92,13 @@ from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_utc
 from projections.dispatch import Handler, Handlers
 from projections.store import DuplicateRowError, Row, ViewCursor, add_column_if_missing
+
+_RESOLUTION = {
+    AlertResolution.CONTACT_REACHED: "contact reached",
+    AlertResolution.BY_HAND: "by hand",
+    AlertResolution.TRANSITION_ENDED: "the transition ended",
+    AlertResolution.CASE_CLOSED: "the case was closed",
+}
 
 TABLE = "timeline_entries"
 ERASED_COLUMN = "personal_data_erased"
@@ -586,6 +600,29 @@ class TimelineProjection(Projection):
     @summary.register
     def _(self, event: CaseClosed) -> str:
         return f"Case closed: {_OUTCOME[event.outcome]}"
+
+    @summary.register
+    def _(self, event: AlertRaised) -> str:
+        quiet_days = event.threshold_hours // 24
+        absence = "; absence reported meanwhile" if event.severity is AlertSeverity.HIGH else ""
+        return f"Alert: no contact reached for {quiet_days} days in the transition{absence}"
+
+    @summary.register
+    def _(self, event: AlertEscalated) -> str:
+        quiet_days = event.threshold_hours // 24
+        return f"Alert escalated to the team lead: no contact reached for {quiet_days} days"
+
+    @summary.register
+    def _(self, event: AlertSeverityRaised) -> str:
+        return "Alert raised to high severity: absence reported during the quiet"
+
+    @summary.register
+    def _(self, event: AlertAcknowledged) -> str:
+        return "Alert acknowledged"
+
+    @summary.register
+    def _(self, event: AlertResolved) -> str:
+        return f"Alert resolved: {_RESOLUTION[event.resolution]}"
 
     @summary.register
     def _(self, event: CaseReopened) -> str:

@@ -52,6 +52,7 @@ class PersonHandles:
     milestones: list[UUID] = field(default_factory=list)
     transitions: list[UUID] = field(default_factory=list)
     decisions: list[UUID] = field(default_factory=list)
+    alerts: list[UUID] = field(default_factory=list)
 
 
 def pick(ids: list[UUID], index: int) -> UUID:
@@ -459,6 +460,50 @@ class ErasePersonalData(Command):
         return world.app.erase_personal_data(person.id, self.requested_by, "GDPR art. 17", ctx)
 
 
+def _now(ctx: CommandContext) -> CommandContext:
+    return CommandContext(actor=ctx.actor)
+
+
+@dataclass(frozen=True)
+class RaiseQuietAlert(Command):
+    transition: int
+
+    def run(self, world: World, person: PersonHandles, ctx: CommandContext) -> CommandResult:
+        transition_id = pick(person.transitions, self.transition)
+        # The sweeper raises an alert as of now, never back-dated.
+        result = world.app.raise_quiet_alert(person.id, transition_id, _now(ctx))
+        person.alerts.append(result.ids["alert_id"])
+        return result
+
+
+@dataclass(frozen=True)
+class EscalateQuietAlert(Command):
+    alert: int
+
+    def run(self, world: World, person: PersonHandles, ctx: CommandContext) -> CommandResult:
+        alert_id = pick(person.alerts, self.alert)
+        return world.app.escalate_quiet_alert(person.id, alert_id, _now(ctx))
+
+
+@dataclass(frozen=True)
+class AcknowledgeAlert(Command):
+    alert: int
+    note: str
+
+    def run(self, world: World, person: PersonHandles, ctx: CommandContext) -> CommandResult:
+        alert_id = pick(person.alerts, self.alert)
+        return world.app.acknowledge_alert(person.id, alert_id, self.note, ctx)
+
+
+@dataclass(frozen=True)
+class ResolveAlert(Command):
+    alert: int
+
+    def run(self, world: World, person: PersonHandles, ctx: CommandContext) -> CommandResult:
+        alert_id = pick(person.alerts, self.alert)
+        return world.app.resolve_alert(person.id, alert_id, "reason", ctx)
+
+
 @dataclass(frozen=True)
 class Step:
     command: Command
@@ -583,6 +628,13 @@ closing_commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(ReopenCase, over_limit_reasons),
 )
 
+alert_commands: st.SearchStrategy[Command] = st.one_of(
+    st.builds(RaiseQuietAlert, indexes),
+    st.builds(EscalateQuietAlert, indexes),
+    st.builds(AcknowledgeAlert, indexes, texts),
+    st.builds(ResolveAlert, indexes),
+)
+
 erasure_commands: st.SearchStrategy[Command] = st.builds(
     ErasePersonalData, st.sampled_from(ErasureRequester)
 )
@@ -594,6 +646,7 @@ creating_commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(StartTransition, st.sampled_from(TransitionKind), st.none()),
     st.builds(IssueInjunction, decision_terms),
     st.builds(AssessReadiness, decision_terms, st.sampled_from(ReadinessLevel)),
+    st.builds(RaiseQuietAlert, indexes),
 )
 
 # Closing and intake are drawn less often than the work in between, and come last
@@ -609,6 +662,8 @@ commands: st.SearchStrategy[Command] = st.one_of(
     plan_commands,
     transition_commands,
     decision_commands,
+    alert_commands,
+    alert_commands,
     signal_commands,
     intake_commands,
     closing_commands,

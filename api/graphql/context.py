@@ -13,15 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
+from uuid import UUID
 
 from anyio import to_thread
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.auth import AuthenticationError, actor_from_token, bearer_token
-from api.deps import ApiServices
-from api.graphql.errors import NOT_YET_VISIBLE, graphql_error
+from api.access import Permission, Target, require
+from api.auth import AuthenticationError, Principal, TokenVerifier, bearer_token
+from api.deps import ApiServices, PersonalDataRead
+from api.graphql.errors import NOT_YET_VISIBLE, UNAUTHENTICATED, graphql_error
 from domain.actors import Actor
+from projections.alerts import AlertsView
 from projections.caseload import CaseloadView
 from projections.plan import PlanView
 from projections.risk_flags import RiskFlagsView
@@ -71,6 +74,7 @@ class Loaders:
         self.counsellor = self._by_key(CaseloadView.counsellors)
         self.caseload_entry = self._by_key(CaseloadView.of_young_people)
         self.caseload: DataLoader[CaseloadKey, list[Row]] = DataLoader(self._load_caseloads)
+        self.open_alerts = self._by_key(AlertsView.open_for)
 
     def _by_key(
         self, query: Callable[[ViewCursor, list[str]], Mapping[str, T | None]]
@@ -134,28 +138,68 @@ class Context(BaseContext):
     def __init__(
         self,
         services: ApiServices,
-        actor: Actor | None,
+        principal: Principal | None,
         authentication_error: AuthenticationError | None = None,
     ) -> None:
         super().__init__()
         self.services = services
-        self.actor = actor
+        self.principal = principal
         """The caller; None when the request has no valid token (see ``IsAuthenticated``)."""
+        self.actor: Actor | None = None if principal is None else principal.actor
         self.authentication_error = authentication_error
         self.loaders = Loaders(services.views, services.clock())
+        self.reads: dict[PersonalDataRead, None] = {}
+        """Personal data this request read; ``RecordReads`` logs them in one statement."""
 
     @classmethod
-    def for_request(cls, services: ApiServices, authorization: str | None) -> Context:
+    def for_request(
+        cls,
+        services: ApiServices,
+        authorization: str | None,
+        verifier: TokenVerifier | None = None,
+    ) -> Context:
         """The context for a request with this ``Authorization`` header (or none).
 
         A request without a valid token still gets a context: the schema may be explored
         (GraphiQL, introspection) without one, and fields that need a caller refuse.
+        ``verifier``: the app's (a new one from the settings if not given).
         """
         try:
-            actor = actor_from_token(bearer_token(authorization), services.settings)
+            token = bearer_token(authorization)
+            principal = (verifier or TokenVerifier(services.settings)).principal(token)
         except AuthenticationError as error:
             return cls(services, None, error)
-        return cls(services, actor)
+        return cls(services, principal)
+
+    def authenticate(self, authorization: str | None, verifier: TokenVerifier) -> None:
+        """Authenticate with this ``Authorization`` value instead: a websocket client may
+        send its token in ``connection_init`` rather than in the upgrade request."""
+        try:
+            self.principal = verifier.principal(bearer_token(authorization))
+        except AuthenticationError as error:
+            self.principal, self.authentication_error = None, error
+        else:
+            self.authentication_error = None
+        self.actor = None if self.principal is None else self.principal.actor
+
+    # --- access ------------------------------------------------------------------------------
+
+    def require(self, permission: Permission, target: Target | None = None) -> None:
+        """``api.access.require`` for the caller (``AccessDeniedError``: code forbidden)."""
+        if self.principal is None:
+            raise graphql_error(UNAUTHENTICATED, "a bearer token is required")
+        require(self.principal, permission, target)
+
+    async def require_young_person(self, permission: Permission, young_person_key: str) -> None:
+        """``permission`` on a young person (id in hex), judged from the caseload view (any
+        status, pending to erased): an unknown id is refused like another team's."""
+        row = await self.loaders.caseload_entry.load(young_person_key)
+        target = Target.unknown() if row is None else Target(team=row["team_id"])
+        self.require(permission, target)
+
+    def read_personal_data(self, young_person_key: str, what: str) -> None:
+        """Note that this request read ``what`` of the young person (id in hex)."""
+        self.reads[PersonalDataRead(UUID(hex=young_person_key), what)] = None
 
     async def read(self, query: Callable[[ViewCursor], T]) -> T:
         """Run ``query`` in one read transaction (for fields no other field batches with)."""

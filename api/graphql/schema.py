@@ -11,8 +11,9 @@ from contextlib import suppress
 from functools import lru_cache
 
 import strawberry
-from fastapi import Request
 from graphql import GraphQLError, parse
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -22,10 +23,18 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth import TokenVerifier
 from api.deps import ApiServices
+from api.graphql.access_log.queries import AccessLogQueries
+from api.graphql.access_log.recording import RecordReads
+from api.graphql.alerts.mutations import AlertMutations
+from api.graphql.alerts.queries import AlertQueries
+from api.graphql.alerts.subscriptions import AlertSubscriptions, RecordStreamedReads
 from api.graphql.caseload.queries import CaseloadQueries
 from api.graphql.context import Context
+from api.graphql.decision_audit.queries import DecisionAuditQueries
 from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests
 from api.graphql.referrals.queries import ReferralQueries
 from api.graphql.young_person.queries import YoungPersonQueries
@@ -62,18 +71,40 @@ class CachedParsing(SchemaExtension):
 
 
 @strawberry.type
-class Query(YoungPersonQueries, CaseloadQueries, ReferralQueries):
+class Query(
+    YoungPersonQueries,
+    CaseloadQueries,
+    ReferralQueries,
+    AccessLogQueries,
+    DecisionAuditQueries,
+    AlertQueries,
+):
     """Everything a dashboard can read."""
+
+
+@strawberry.type
+class Mutation(AlertMutations):
+    """Commands a dashboard sends over GraphQL (every other command is REST)."""
+
+
+@strawberry.type
+class Subscription(AlertSubscriptions):
+    """Live feeds, over websockets."""
 
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
     # Factories, not instances: an extension instance must not be shared by concurrent
     # requests.
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(_LIMITS),
         CodedErrors,
+        # After CodedErrors: its own error (access log unavailable) is already coded.
+        RecordReads,
+        RecordStreamedReads,
         InvalidQueriesAreBadRequests,
         CachedParsing,
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
@@ -89,7 +120,39 @@ def export_sdl() -> str:
 def graphql_router(services: ApiServices) -> GraphQLRouter[Context, None]:
     """The router to mount at ``/graphql`` (GraphiQL in the browser)."""
 
-    async def context_getter(request: Request) -> Context:
-        return Context.for_request(services, request.headers.get("authorization"))
+    # An HTTPConnection: a request, or a websocket's upgrade request (subscriptions).
+    async def context_getter(request: HTTPConnection) -> Context:
+        return Context.for_request(
+            services, request.headers.get("authorization"), _verifier_of(request)
+        )
 
-    return GraphQLRouter(schema, context_getter=context_getter, graphql_ide="graphiql")
+    # Websockets from any origin (a dashboard is served from its own): no cookie ever
+    # authenticates here, so a foreign page gains nothing without the user's bearer token.
+    return _Router(
+        schema, context_getter=context_getter, graphql_ide="graphiql", allowed_origins=["*"]
+    )
+
+
+def _verifier_of(connection: HTTPConnection) -> TokenVerifier:
+    # api.deps.get_verifier_of, for websockets too.
+    verifier: TokenVerifier = connection.app.state.verifier
+    return verifier
+
+
+class _Router(GraphQLRouter[Context, None]):
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A websocket needs a valid bearer token, from ``connection_init``'s payload
+        (``{"Authorization": "Bearer ..."}``) or else the upgrade request's header; without
+        one the connection is refused (graphql-transport-ws closes it with 4403)."""
+        params = context.connection_params
+        if isinstance(params, dict):
+            authorization = params.get("Authorization", params.get("authorization"))
+            if authorization is not None and context.request is not None:
+                value = authorization if isinstance(authorization, str) else None
+                context.authenticate(value, _verifier_of(context.request))
+        if context.principal is None:
+            error = context.authentication_error
+            raise ConnectionRejectionError(
+                {"code": "unauthenticated", "message": error.message if error else "no token"}
+            )
+        return UNSET

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.rest import (
+    alerts,
     contacts,
     counsellors,
+    decision_audit,
     decisions,
     institutions,
     personal_data,
@@ -34,6 +36,8 @@ def api_router() -> APIRouter:
         counsellors,
         institutions,
         personal_data,
+        decision_audit,
+        alerts,
     ):
         router.include_router(resource.router)
     return router

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,15 +23,25 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.auth import issue_token
 from domain.actors import Actor, Role
+from domain.application import CommandContext
 from infra.bootstrap import Services, build_services
 from infra.settings import Settings
 from tests.backends import Backend
 from tests.e2e import payloads
+from tests.factories import a_transition
 from tests.fakes import DEFAULT_START, FakeClock
+
+# The default quiet threshold (domain/alerts.py): a transition this long without contact
+# has an alert due.
+QUIET_DAYS = 7
 
 SECRET = SecretStr("e2e-secret-long-enough-for-hs256-0123456789")
 AUDIENCE = "overgang"
+TEAM = "aalborg-mobil"
+"""The team of the default token, and of the counsellors ``payloads.counsellor`` makes."""
 COUNSELLOR = Actor(id="counsellor-e2e", role=Role.COUNSELLOR)
+TEAM_LEAD = Actor(id="team-lead-e2e", role=Role.TEAM_LEAD)
+ADMIN = Actor(id="admin-e2e", role=Role.ADMIN)
 NOW = DEFAULT_START
 
 
@@ -91,7 +101,21 @@ class Api:
     # --- requests ------------------------------------------------------------------------
 
     def token_for(self, actor: Actor, **claims: Any) -> str:
+        """A token for ``actor``; counsellors and team leads are of ``TEAM`` unless
+        ``team`` says otherwise."""
+        if actor.role in (Role.COUNSELLOR, Role.TEAM_LEAD):
+            claims.setdefault("team", TEAM)
         return issue_token(self.settings, actor.role, actor.id, **claims)
+
+    @property
+    def admin_token(self) -> str:
+        """Counsellors and institutions are the admin's to register."""
+        return self.token_for(ADMIN)
+
+    @property
+    def lead_token(self) -> str:
+        """The team lead of ``TEAM`` (erasure, export, team caseloads)."""
+        return self.token_for(TEAM_LEAD)
 
     def headers(self, token: str | None = None, key: str | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {token or self._token}"}
@@ -137,11 +161,15 @@ class Api:
     # --- building state through the API ------------------------------------------------------
 
     def counsellor(self, **overrides: Any) -> UUID:
-        answer = self.command("/api/v1/counsellors", payloads.counsellor(**overrides))
+        answer = self.command(
+            "/api/v1/counsellors", payloads.counsellor(**overrides), token=self.admin_token
+        )
         return UUID(answer["ids"]["counsellor_id"])
 
     def institution(self) -> UUID:
-        answer = self.command("/api/v1/institutions", payloads.institution())
+        answer = self.command(
+            "/api/v1/institutions", payloads.institution(), token=self.admin_token
+        )
         return UUID(answer["ids"]["institution_id"])
 
     def referred(self, **overrides: Any) -> UUID:
@@ -184,6 +212,20 @@ class Api:
             f"{yp(young_person_id)}/decisions", payloads.decision(decided_by, kind)
         )
         return UUID(answer["ids"]["decision_id"])
+
+    def alert(self, young_person_id: UUID) -> UUID:
+        """An open alert: a transition that began (as recorded late) longer ago than the
+        quiet threshold, without contact since, raised as the sweeper does. The clock stays
+        where it is: other tests of the module read it."""
+        app = self.services.app
+        began = CommandContext(
+            actor=Actor(id="counsellor-1", role=Role.COUNSELLOR),
+            occurred_at=self.clock() - timedelta(days=QUIET_DAYS),
+        )
+        transition = app.start_transition(young_person_id, a_transition(), began)
+        sweeper = CommandContext(actor=Actor(id="alert-sweeper", role=Role.SYSTEM))
+        result = app.raise_quiet_alert(young_person_id, transition.ids["transition_id"], sweeper)
+        return result.ids["alert_id"]
 
 
 def yp(young_person_id: UUID) -> str:

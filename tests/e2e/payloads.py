@@ -261,7 +261,18 @@ def revocation(**overrides: Any) -> Json:
     return _with({"reason": "test reason: new information"}, overrides)
 
 
+def alert_acknowledgement(**overrides: Any) -> Json:
+    return _with({"note": "test note: visiting on Thursday"}, overrides)
+
+
+def alert_resolution(**overrides: Any) -> Json:
+    return _with({"reason": "test reason: away with family"}, overrides)
+
+
 # --- every command route --------------------------------------------------------------------------
+
+
+NO_ALERT = UUID(int=7)
 
 
 @dataclass(frozen=True)
@@ -274,6 +285,7 @@ class Refs:
     milestone_id: UUID
     transition_id: UUID
     decision_id: UUID
+    alert_id: UUID = NO_ALERT  # a test that needs an alert raises one
 
 
 @dataclass(frozen=True)
@@ -370,6 +382,12 @@ ROUTES: tuple[Route, ...] = (
         lambda r: appeal_decision(),
     ),
     Route("revoke_decision", f"{_YP}/decisions/{{decision_id}}/revocation", lambda r: revocation()),
+    Route(
+        "acknowledge_alert",
+        f"{_YP}/alerts/{{alert_id}}/acknowledgement",
+        lambda r: alert_acknowledgement(),
+    ),
+    Route("resolve_alert", f"{_YP}/alerts/{{alert_id}}/resolution", lambda r: alert_resolution()),
 )
 
 ROUTES_BY_NAME = {route.name: route for route in ROUTES}

@@ -11,10 +11,11 @@ from uuid import UUID
 
 import pytest
 
+from domain.actors import Actor
 from domain.application import Overgang
 from domain.recording import RecordedEvent
 from tests.e2e import payloads
-from tests.e2e.conftest import NOW, Api, yp
+from tests.e2e.conftest import ADMIN, COUNSELLOR, NOW, TEAM_LEAD, Api, yp
 from tests.e2e.payloads import ROUTES_BY_NAME, Json
 
 
@@ -240,6 +241,15 @@ def _on_decision(
     return prepare
 
 
+def _on_alert(tail: str, body: Json, events: list[str]) -> Callable[[Api], Call]:
+    def prepare(api: Api) -> Call:
+        y = api.enrolled()
+        a = api.alert(y)
+        return _on(y, f"alerts/{a}/{tail}", body, events, alert_id=a)
+
+    return prepare
+
+
 CASES: dict[str, Callable[[Api], Call]] = {
     "register_counsellor": _register_counsellor,
     "change_caseload_limit": _change_caseload_limit,
@@ -282,6 +292,10 @@ CASES: dict[str, Callable[[Api], Call]] = {
         "appeal-decision", payloads.appeal_decision(), "AppealDecided", appealed=True
     ),
     "revoke_decision": _on_decision("revocation", payloads.revocation(), "DecisionRevoked"),
+    "acknowledge_alert": _on_alert(
+        "acknowledgement", payloads.alert_acknowledgement(), ["AlertAcknowledged"]
+    ),
+    "resolve_alert": _on_alert("resolution", payloads.alert_resolution(), ["AlertResolved"]),
 }
 
 
@@ -299,22 +313,36 @@ def _commands_of_the_application() -> set[str]:
 # Recorded by a read: `GET .../export` records that the young person's data was exported
 # (see tests/e2e/test_personal_data.py), so it has no command route of its own.
 RECORDED_BY_READS = {"record_subject_access_export"}
+# Given by the alert sweeper from the clock (tests/integration/test_alert_sweeper*.py),
+# never by a caller.
+GIVEN_BY_THE_SWEEPER = {"raise_quiet_alert", "escalate_quiet_alert"}
 
 
 def test_every_command_of_the_application_has_a_route_and_a_case() -> None:
     commands = _commands_of_the_application()
 
-    assert len(commands) == 40
-    assert set(ROUTES_BY_NAME) == commands - RECORDED_BY_READS
-    assert set(CASES) == commands - RECORDED_BY_READS
+    assert len(commands) == 44
+    assert set(ROUTES_BY_NAME) == commands - RECORDED_BY_READS - GIVEN_BY_THE_SWEEPER
+    assert set(CASES) == commands - RECORDED_BY_READS - GIVEN_BY_THE_SWEEPER
+
+
+def _caller(path: str) -> Actor:
+    """Who may give the command: the admin organises, the team lead erases, the
+    counsellor does the rest (see test_access_matrix for every role)."""
+    if path.startswith(("/api/v1/counsellors", "/api/v1/institutions")):
+        return ADMIN
+    if path.endswith("/erasure"):
+        return TEAM_LEAD
+    return COUNSELLOR
 
 
 @pytest.mark.parametrize("command", sorted(CASES))
 def test_command_is_recorded_with_its_ids_position_and_actor(api: Api, command: str) -> None:
     call = CASES[command](api)
+    actor = _caller(call.path)
     before = api.position()
 
-    response = api.post(call.path, call.body)
+    response = api.post(call.path, call.body, token=api.token_for(actor))
 
     assert response.status_code == 201, response.json()
     answer: dict[str, Any] = response.json()
@@ -329,7 +357,7 @@ def test_command_is_recorded_with_its_ids_position_and_actor(api: Api, command: 
     assert {name: UUID(value) for name, value in answer["ids"].items()} == expected_ids
     assert all(isinstance(event, RecordedEvent) for event in written)
     recorded = [event for event in written if isinstance(event, RecordedEvent)]
-    assert [event.actor for event in recorded] == [api.actor] * len(written)
+    assert [event.actor for event in recorded] == [actor] * len(written)
     assert [event.occurred_at for event in recorded] == [NOW] * len(written)
 
 

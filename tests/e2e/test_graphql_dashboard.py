@@ -20,6 +20,7 @@ from infra.bootstrap import Services, build_services
 from tests.backends import Backend
 from tests.counting import CountingViewStore
 from tests.factories import (
+    TEAM,
     a_contact,
     a_context,
     a_counsellor,
@@ -55,6 +56,7 @@ query Caseload($id: ID!) {
       entries {
         youngPersonId name daysSinceReachedContact
         openFlags { rule }
+        openAlerts { id status daysQuiet }
         youngPerson {
           riskFlags { rule }
           plan { goal milestones { title status } }
@@ -97,15 +99,20 @@ def client(services: Services) -> Iterator[TestClient]:
         yield client
 
 
-def graphql(client: TestClient, services: Services, query: str, **variables: Any) -> Any:
-    token = issue_token(services.settings, Role.COUNSELLOR, "counsellor-dashboard")
+def graphql_body(client: TestClient, services: Services, query: str, **variables: Any) -> Any:
+    """The whole answer, to a counsellor of the team the factories register in."""
+    token = issue_token(services.settings, Role.COUNSELLOR, "counsellor-dashboard", team=TEAM)
     response = client.post(
         "/graphql",
         json={"query": query, "variables": variables},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
-    body = response.json()
+    return response.json()
+
+
+def graphql(client: TestClient, services: Services, query: str, **variables: Any) -> Any:
+    body = graphql_body(client, services, query, **variables)
     assert "errors" not in body, body["errors"]
     return body["data"]
 
@@ -145,7 +152,7 @@ def test_a_caseload_shows_contact_transition_milestone_and_open_flags(
     assert flag["raisedBy"] and flag["raisedBy"][0]["eventType"] == "Enrolled"
 
 
-def test_caseload_pages_with_a_cursor_and_an_unknown_counsellor_is_null(
+def test_caseload_pages_with_a_cursor_and_an_unknown_counsellor_is_refused(
     services: Services, client: TestClient
 ) -> None:
     app = services.app
@@ -169,8 +176,13 @@ def test_caseload_pages_with_a_cursor_and_an_unknown_counsellor_is_null(
     assert pages == 3
     assert len(seen) == len(set(seen)) == 5
     assert seen == sorted(seen, key=lambda text: UUID(text).hex)
-    unknown = graphql(client, services, CASELOAD, id=str(UUID(int=7)), first=2)
-    assert unknown["caseload"] is None
+    # Like a counsellor of another team: whether one exists is not told.
+    unknown = graphql_body(client, services, CASELOAD, id=str(UUID(int=7)), first=2)
+    another = a_counsellor(app, team_id="another-team")
+    services.projections.catch_up()
+    other_teams = graphql_body(client, services, CASELOAD, id=str(another), first=2)
+    assert [error["extensions"]["code"] for error in unknown["errors"]] == ["forbidden"]
+    assert unknown == other_teams
 
 
 def test_the_referral_queue_is_oldest_first_with_days_waiting_and_pages(
@@ -285,5 +297,5 @@ def test_sql_round_trips_per_caseload_request_do_not_grow_with_the_caseload(
     small = _statements_for_caseload(services, 5)
     large = _statements_for_caseload(services, 50)
 
-    # counsellor, entries, flags, plan, milestones, transitions, steps, timeline
-    assert small == large == 8
+    # counsellor, entries, flags, alerts, plan, milestones, transitions, steps, timeline
+    assert small == large == 9

@@ -58,8 +58,9 @@ def test_idempotency_lookup_failure_is_a_503(
 
     monkeypatch.setattr(sqlite_api.services, "find_idempotent_outcome", away)
 
+    # A pending referral: in reach, so the request gets as far as the lookup.
     response = sqlite_api.post(
-        f"{yp(uuid4())}/contacts", payloads.contact(), key=f"contact-{uuid4()}"
+        f"{yp(sqlite_api.referred())}/contacts", payloads.contact(), key=f"contact-{uuid4()}"
     )
 
     _unavailable_answer(response)
@@ -191,7 +192,7 @@ def test_openapi_documents_every_command(sqlite_api: Api) -> None:
     for path in expected:
         operation = spec["paths"][path]["post"]
         assert operation["description"], path
-        assert set(operation["responses"]) == {"201", "401", "404", "409", "422", "503"}
+        assert set(operation["responses"]) == {"201", "401", "403", "404", "409", "422", "503"}
         assert operation["security"] == [{"HTTPBearer": []}]
 
 

@@ -120,7 +120,8 @@ def test_serve_with_two_workers_answers_and_projects(environment: Settings) -> N
             data_dir=environment.data_dir,
             jwt_secret=SecretStr("a-test-secret-of-sufficient-length-123"),
         )
-        headers = {"Authorization": f"Bearer {issue_token(settings, Role.COUNSELLOR, 'c-1')}"}
+        token = issue_token(settings, Role.COUNSELLOR, "c-1", team="t-1")
+        headers = {"Authorization": f"Bearer {token}"}
         referral = {
             "name": "Test Person",
             "date_of_birth": "2006-03-01",

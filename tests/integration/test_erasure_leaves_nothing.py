@@ -288,7 +288,7 @@ def statistics(api: Api, young_person_id: UUID) -> Counter[tuple[str, ...]]:
 
 
 def erase(api: Api, young_person_id: UUID) -> Any:
-    return api.post(f"{yp(young_person_id)}/erasure", payloads.erasure())
+    return api.post(f"{yp(young_person_id)}/erasure", payloads.erasure(), token=api.lead_token)
 
 
 def a_full_case_in_the_read_models(api: Api) -> UUID:
@@ -304,7 +304,7 @@ def a_full_case_in_the_read_models(api: Api) -> UUID:
 
 def test_erasure_leaves_nothing_identifying_anywhere(api: Api, backend: Backend) -> None:
     young_person_id = a_full_case_in_the_read_models(api)
-    export = api.client.get(f"{yp(young_person_id)}/export", headers=api.headers())
+    export = api.client.get(f"{yp(young_person_id)}/export", headers=api.headers(api.lead_token))
     assert export.status_code == 200
     before = statistics(api, young_person_id)
     found_before = {(f.field, f.encoding) for f in search(everything(api, backend))}
@@ -359,7 +359,9 @@ def test_after_erasure_the_timeline_shows_that_contacts_happened_and_when(api: A
 
 def test_after_erasure_nothing_more_is_recorded_or_exported(api: Api) -> None:
     young_person_id = a_full_case_in_the_read_models(api)
-    exported = api.client.get(f"{yp(young_person_id)}/export", headers=api.headers()).json()
+    exported = api.client.get(
+        f"{yp(young_person_id)}/export", headers=api.headers(api.lead_token)
+    ).json()
     assert exported["events"][0]["fields"]["name"] == SECRETS["name"]
     assert erase(api, young_person_id).status_code == 201
     before = api.position()
@@ -367,7 +369,7 @@ def test_after_erasure_nothing_more_is_recorded_or_exported(api: Api) -> None:
     again = erase(api, young_person_id)
     contact = api.post(f"{yp(young_person_id)}/contacts", payloads.contact())
     reopening = api.post(f"{yp(young_person_id)}/reopening", payloads.reopening())
-    export = api.client.get(f"{yp(young_person_id)}/export", headers=api.headers())
+    export = api.client.get(f"{yp(young_person_id)}/export", headers=api.headers(api.lead_token))
 
     assert (again.status_code, again.json()["code"]) == (409, "personal_data_erased")
     assert "already erased" in again.json()["message"]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import strawberry
 
+from api.graphql.alerts.types import Alert
 from api.graphql.context import CaseloadKey, Context
 from api.graphql.ids import graphql_id, parse_uuid
 from api.graphql.pages import PageInfo, page_size
@@ -89,6 +90,12 @@ class CaseloadEntry:
         rows = await info.context.loaders.risk_flags.load(self.key)
         return [RiskFlag.from_row(row) for row in rows or []]
 
+    @strawberry.field(description="Quiet-transition alerts open or acknowledged, newest first.")
+    async def open_alerts(self, info: strawberry.Info[Context, None]) -> list[Alert]:
+        rows = await info.context.loaders.open_alerts.load(self.key)
+        now = info.context.loaders.now
+        return [Alert.from_row(row, now) for row in rows or []]
+
     @strawberry.field(description="Everything else about the young person.")
     def young_person(self) -> YoungPerson:
         return YoungPerson.of(UUID(hex=self.key))
@@ -134,6 +141,8 @@ class Caseload:
         rows = await info.context.loaders.caseload.load(CaseloadKey(self.key, size + 1, after_key))
         now = info.context.loaders.now
         entries = [CaseloadEntry.from_row(row, now) for row in rows[:size]]
+        for entry in entries:  # each carries the young person's name
+            info.context.read_personal_data(entry.key, "caseload")
         return CaseloadPage(
             entries=entries,
             page_info=PageInfo(

@@ -285,6 +285,18 @@ AFTER_ERASURE: dict[str, Command] = {
         yp, "overgang-export", 1, a_context()
     ),
     "erase_personal_data": lambda app, yp, c, ids: erase(app, yp),
+    "raise_quiet_alert": lambda app, yp, c, ids: app.raise_quiet_alert(
+        yp, ids["transition"], a_context()
+    ),
+    "escalate_quiet_alert": lambda app, yp, c, ids: app.escalate_quiet_alert(
+        yp, ids["decision"], a_context()
+    ),
+    "acknowledge_alert": lambda app, yp, c, ids: app.acknowledge_alert(
+        yp, ids["decision"], "note", a_context()
+    ),
+    "resolve_alert": lambda app, yp, c, ids: app.resolve_alert(
+        yp, ids["decision"], "reason", a_context()
+    ),
 }
 
 

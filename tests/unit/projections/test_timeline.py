@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from domain import young_person_events as ev
-from domain.actors import Role
+from domain.actors import Actor, Role
 from domain.application import Overgang
 from domain.vocabulary import (
     AppealOutcome,
@@ -147,13 +147,22 @@ def a_full_history(app: Overgang, clock: FakeClock, *, erase: bool = True) -> UU
     app.complete_transition(person, bridge, a_context())
     later()
     other = app.start_transition(person, a_transition(), a_context()).ids["transition_id"]
+    clock.advance(days=8)
+    sweeper = a_context(Actor(id="alert-sweeper", role=Role.SYSTEM))
+    alert = app.raise_quiet_alert(person, other, sweeper).ids["alert_id"]
     later()
-    app.abandon_transition(person, other, "test reason", a_context())
+    app.acknowledge_alert(person, alert, "test note", a_context())
     later()
     partner = a_context(PARTNER)
     app.report_absence(
         person, institution_id, date(2024, 3, 11), date(2024, 3, 12), "test note", partner
     )
+    clock.advance(days=7)
+    app.escalate_quiet_alert(person, alert, sweeper)
+    later()
+    app.resolve_alert(person, alert, "test reason", a_context())
+    later()
+    app.abandon_transition(person, other, "test reason", a_context())
     later()
     app.report_concern(person, institution_id, "test note", partner)
     later()
@@ -212,8 +221,13 @@ EVERY_SUMMARY = [
     "Education started",
     "Transition completed",
     "Transition started: school to youth education",
-    "Transition abandoned",
+    "Alert: no contact reached for 7 days in the transition",
+    "Alert acknowledged",
     "Absence reported by the institution from 2024-03-11 to 2024-03-12",
+    "Alert raised to high severity: absence reported during the quiet",
+    "Alert escalated to the team lead: no contact reached for 14 days",
+    "Alert resolved: by hand",
+    "Transition abandoned",
     "Concern reported by the institution",
     "Dropout reported by the institution",
     "Readiness assessed: education-ready",
@@ -239,8 +253,8 @@ def young_person_event_types() -> set[type[ev.YoungPersonEvent]]:
             if sub.__module__ == ev.__name__ and sub not in found:
                 found.add(sub)
                 pending.append(sub)
-    # The base of the decisions is abstract: only its subclasses are ever recorded.
-    return found - {ev.DecisionRecorded}
+    # The bases of the decisions and alerts are abstract: only subclasses are recorded.
+    return found - {ev.DecisionRecorded, ev.AlertEvent}
 
 
 def test_every_young_person_event_is_summarised_exactly(

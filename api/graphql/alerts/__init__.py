@@ -1,0 +1,1 @@
+"""Quiet-transition alerts: the team's list, acknowledging and resolving, and a live feed."""
