@@ -25,6 +25,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from api.access import Permission, Target, require
 from api.auth import AuthenticationError, AuthSettings, Principal, TokenVerifier
@@ -129,9 +130,10 @@ def get_services_of(request: Request) -> ApiServices:
     return cast(ApiServices, request.app.state.services)
 
 
-def get_verifier_of(request: Request) -> TokenVerifier:
-    """The app's token verifier (built once by ``create_app``: it reads key files)."""
-    return cast(TokenVerifier, request.app.state.verifier)
+def get_verifier_of(connection: HTTPConnection) -> TokenVerifier:
+    """The app's token verifier (built once by ``create_app``: it reads key files), for a
+    request or a websocket."""
+    return cast(TokenVerifier, connection.app.state.verifier)
 
 
 # auto_error=False: a missing token is answered by our own 401 (with the JSON error body);

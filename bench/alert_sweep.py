@@ -35,14 +35,14 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import psycopg
+from _support import fresh_database
 from pydantic import SecretStr
 
 from domain.actors import Actor, Role
@@ -78,18 +78,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def stamp(actor: Actor, at: datetime) -> Stamp:

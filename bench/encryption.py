@@ -32,12 +32,12 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+from _support import fresh_database
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
@@ -83,19 +83,6 @@ class PlainOvergang(Overgang):
     """The same application in tables of its own (``overgangplain_events``)."""
 
     name = "OvergangPlain"
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def in_schema(url: str, schema: str) -> str:
@@ -229,7 +216,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50, help="contacts per young person")
     args = parser.parse_args()
 
-    with fresh_database(args.url) as url:
+    with fresh_database(args.url, synchronous_commit=False) as url:
         master_key = SecretStr(base64.b64encode(os.urandom(32)).decode())
         settings = Settings(database_url=url, master_key=master_key)
         services = build_services(settings, clock=lambda: datetime.now(UTC))

@@ -48,7 +48,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -58,6 +57,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import psycopg
+from _support import fresh_database
 from psycopg.rows import DictRow, dict_row
 
 from api.auth import Principal, issue_token
@@ -99,18 +99,6 @@ ROUNDS = 10
 SEED = 2016
 TEAM_LEAD = CommandContext(actor=Actor("bench-team-lead", Role.TEAM_LEAD))
 HAND_OVER_REASON = "Caseloads evened out for the benchmark."
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the data -----------------------------------------------------------------------------

@@ -28,12 +28,10 @@ import math
 import os
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-import psycopg
+from _support import fresh_database
 from pydantic import SecretStr
 
 from infra.bootstrap import all_projections, build_services, build_view_store
@@ -46,18 +44,6 @@ EVENTS_PER_PLACE_MONTH = 16.5
 17-18; a little less here, so the target is reached)."""
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)  # a fixed end, so each run writes the same
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def progress_on_stderr() -> Callable[[SimulationProgress], None]:

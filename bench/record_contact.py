@@ -27,12 +27,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
+from _support import fresh_database
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -69,18 +68,6 @@ CONTACT_JSON = {
     "duration_minutes": 5,
     "note": "Checked in before the exam.",
 }
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Note(Aggregate):

@@ -65,7 +65,6 @@ class Loaders:
         self._views = views
         self.now = now
         self.timeline: DataLoader[TimelineKey, list[Row]] = DataLoader(self._load_timelines)
-        self.has_timeline: DataLoader[str, bool] = DataLoader(self._load_has_timeline)
         self.risk_flags = self._by_key(lambda cur, ids: RiskFlagsView.open_flags(cur, ids, now))
         self.plan = self._by_key(PlanView.plans)
         self.milestones = self._by_key(PlanView.milestones)
@@ -126,10 +125,6 @@ class Loaders:
 
         found = await self.read(query)
         return [found[key] for key in keys]
-
-    async def _load_has_timeline(self, young_person_ids: list[str]) -> list[bool]:
-        known = await self.read(lambda cur: TimelineView.known(cur, young_person_ids))
-        return [young_person_id in known for young_person_id in young_person_ids]
 
 
 class Context(BaseContext):

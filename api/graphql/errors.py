@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Response
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
@@ -40,6 +41,14 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+def is_server_fault(error: GraphQLError) -> bool:
+    """Whether the error is the server's fault and worth a log line: not an answer given
+    on purpose (a refusal, a domain rule, a bad query), which the client acts on."""
+    return _is_unexpected(error) and not isinstance(
+        error.original_error, AccessDeniedError | DomainError
+    )
+
+
 class CodedErrors(MaskErrors):
     """Replaces unexpected errors by a fixed message with a stable code."""
 
@@ -48,7 +57,8 @@ class CodedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if isinstance(original, ViewStoreUnavailableError):
+        if isinstance(original, ViewStoreUnavailableError | OperationalError | InterfaceError):
+            # The read models' database or the event store (a mutation) is away.
             code, message = UNAVAILABLE, "the database is unavailable; try again shortly"
         elif isinstance(original, AccessDeniedError):
             # Same answer whether the target exists or not (see api.access).

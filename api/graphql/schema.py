@@ -23,19 +23,19 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types import ExecutionContext
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import TokenVerifier
-from api.deps import ApiServices
+from api.deps import ApiServices, get_verifier_of
 from api.graphql.access_log.queries import AccessLogQueries
 from api.graphql.access_log.recording import RecordReads
 from api.graphql.alerts.mutations import AlertMutations
 from api.graphql.alerts.queries import AlertQueries
-from api.graphql.alerts.subscriptions import AlertSubscriptions, RecordStreamedReads
+from api.graphql.alerts.subscriptions import AlertSubscriptions
 from api.graphql.caseload.queries import CaseloadQueries
 from api.graphql.context import Context
 from api.graphql.decision_audit.queries import DecisionAuditQueries
-from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests
+from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests, is_server_fault
 from api.graphql.referrals.queries import ReferralQueries
 from api.graphql.young_person.queries import YoungPersonQueries
 
@@ -92,7 +92,16 @@ class Subscription(AlertSubscriptions):
     """Live feeds, over websockets."""
 
 
-schema = strawberry.Schema(
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry logs every error at ERROR level with its traceback; a refusal or a
+        # broken domain rule is an answer, not a fault, and would bury the real ones.
+        super().process_errors([e for e in errors if is_server_fault(e)], execution_context)
+
+
+schema = _Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
@@ -104,7 +113,6 @@ schema = strawberry.Schema(
         CodedErrors,
         # After CodedErrors: its own error (access log unavailable) is already coded.
         RecordReads,
-        RecordStreamedReads,
         InvalidQueriesAreBadRequests,
         CachedParsing,
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
@@ -123,7 +131,7 @@ def graphql_router(services: ApiServices) -> GraphQLRouter[Context, None]:
     # An HTTPConnection: a request, or a websocket's upgrade request (subscriptions).
     async def context_getter(request: HTTPConnection) -> Context:
         return Context.for_request(
-            services, request.headers.get("authorization"), _verifier_of(request)
+            services, request.headers.get("authorization"), get_verifier_of(request)
         )
 
     # Websockets from any origin (a dashboard is served from its own): no cookie ever
@@ -131,12 +139,6 @@ def graphql_router(services: ApiServices) -> GraphQLRouter[Context, None]:
     return _Router(
         schema, context_getter=context_getter, graphql_ide="graphiql", allowed_origins=["*"]
     )
-
-
-def _verifier_of(connection: HTTPConnection) -> TokenVerifier:
-    # api.deps.get_verifier_of, for websockets too.
-    verifier: TokenVerifier = connection.app.state.verifier
-    return verifier
 
 
 class _Router(GraphQLRouter[Context, None]):
@@ -149,7 +151,7 @@ class _Router(GraphQLRouter[Context, None]):
             authorization = params.get("Authorization", params.get("authorization"))
             if authorization is not None and context.request is not None:
                 value = authorization if isinstance(authorization, str) else None
-                context.authenticate(value, _verifier_of(context.request))
+                context.authenticate(value, get_verifier_of(context.request))
         if context.principal is None:
             error = context.authentication_error
             raise ConnectionRejectionError(

@@ -13,20 +13,17 @@ a cache older than the alert.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from functools import partial
 
 import anyio
 import strawberry
 from anyio import to_thread
-from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult
 
 from api.access import Permission
 from api.graphql.alerts.queries import alert_team
 from api.graphql.alerts.types import Alert
 from api.graphql.context import Context, Loaders
-from api.graphql.errors import UNAVAILABLE, graphql_error
 from api.graphql.permissions import Allowed
 from projections.alerts import AlertsView
 
@@ -65,34 +62,3 @@ class AlertSubscriptions:
                         yield Alert.from_row(row, now)
             if len(rows) < BATCH:
                 await anyio.sleep(POLL_SECONDS)
-
-
-class RecordStreamedReads(SchemaExtension):
-    """Logs the personal data each result of a subscription read, before it is sent.
-
-    ``RecordReads`` logs when execution ends, which for a subscription is before its first
-    result; this does the same for every result streamed. Should the log fail, the result
-    carries no data.
-    """
-
-    async def on_stream_result(self, result: object) -> AsyncIterator[None]:
-        context = self.execution_context.context
-        if (
-            isinstance(context, Context)
-            and context.reads
-            and context.actor is not None
-            and isinstance(result, ExecutionResult)
-        ):
-            reads = list(context.reads)
-            context.reads.clear()
-            services, actor = context.services, context.actor
-            try:
-                await to_thread.run_sync(
-                    lambda: services.access_log.record(actor, services.clock(), reads)
-                )
-            except Exception:  # whatever it was: withhold the data
-                result.data = None
-                result.errors = [
-                    graphql_error(UNAVAILABLE, "the access log is unavailable; try again shortly")
-                ]
-        yield

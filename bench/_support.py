@@ -1,0 +1,30 @@
+"""What every benchmark script needs: a PostgreSQL database of its own for one run.
+
+Run the scripts as ``python bench/NAME.py``: this folder is then first on ``sys.path``, so
+``from _support import fresh_database`` finds this module (``make bench`` skips files
+whose names start with ``_``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+
+@contextmanager
+def fresh_database(server_url: str, *, synchronous_commit: bool = True) -> Iterator[str]:
+    """A new, empty database on the server of ``server_url``, dropped afterwards; yields
+    its URL. ``synchronous_commit=False`` measures without waiting for the disk."""
+    name = f"overgang_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+        if not synchronous_commit:
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
