@@ -17,7 +17,7 @@ from uuid import UUID
 from api.deps import AccessLogEntry, PersonalDataRead
 from domain.actors import Actor
 from projections.columns import iso_utc, parse_utc
-from projections.store import ViewStore
+from projections.store import ViewStore, serialize_ddl
 
 TABLE = "access_log"
 _COLUMNS = ("at", "actor_id", "actor_role", "what", "young_person_id")
@@ -37,6 +37,7 @@ class ViewStoreAccessLog:
             else "sequence BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
         )
         with self._views.transaction() as cur:
+            serialize_ddl(cur)  # processes starting together would race on the catalogue
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} ({key}, at TEXT NOT NULL, "
                 "actor_id TEXT NOT NULL, actor_role TEXT NOT NULL, what TEXT NOT NULL, "

@@ -120,7 +120,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         return env
     params = settings.postgres_params()
     env |= {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "infra.recorders:PostgresFactory",
         "POSTGRES_DBNAME": params.get("dbname", "overgang"),
         "POSTGRES_HOST": params.get("host", "127.0.0.1"),
         "POSTGRES_PORT": params.get("port", "5432"),

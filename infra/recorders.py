@@ -17,12 +17,18 @@ readable in free pages.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import eventsourcing.postgres
+from eventsourcing.persistence import IntegrityError, InternalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -38,6 +44,10 @@ from domain.application import IdempotentOutcome, IdempotentRecording
 from infra.outbox import PostgresOutbox, SQLiteOutbox, outbox_messages_of
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
+# The advisory lock that serializes creating the event store's tables (any constant that
+# no other lock of Overgang uses), and how often a lost race is tried again.
+_DDL_LOCK = 0x0FE7_E5E7
+_CREATE_ATTEMPTS = 5
 
 
 def _encode_ids(ids: Mapping[str, UUID]) -> str:
@@ -124,7 +134,36 @@ class SQLiteIdempotentRecorder(SQLiteApplicationRecorder):
         return _decode_outcome(row["fingerprint"], row["ids"], row["position"])
 
 
-class PostgresIdempotentRecorder(PostgresApplicationRecorder):
+class _SerializedCreation(PostgresAggregateRecorder):
+    """Creates its tables safely while other processes start against the same database.
+
+    Processes starting together on a new database (compose starts the api, the projector
+    and the sweeper at once) race on PostgreSQL's catalogue: "tuple concurrently updated",
+    or a duplicate type. The tables are created under an advisory lock; the library makes
+    its composite types in transactions of their own first, so a race lost there is simply
+    tried again.
+    """
+
+    def create_table(self) -> None:
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                super().create_table()
+                return
+            except (InternalError, IntegrityError):
+                if attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        super()._create_table(curs)
+
+
+class PostgresSnapshotRecorder(_SerializedCreation):
+    """The snapshot store's recorder."""
+
+
+class PostgresIdempotentRecorder(_SerializedCreation, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, events_table_name: str = "stored_events"
     ) -> None:
@@ -186,3 +225,11 @@ class PostgresIdempotentRecorder(PostgresApplicationRecorder):
         if row is None:
             return None
         return _decode_outcome(row["fingerprint"], row["ids"], row["position"])
+
+
+class PostgresFactory(eventsourcing.postgres.PostgresFactory):
+    """eventsourcing's PostgreSQL persistence with Overgang's recorders (the snapshot
+    store's included, which has no topic setting of its own)."""
+
+    aggregate_recorder_class = PostgresSnapshotRecorder
+    application_recorder_class = PostgresIdempotentRecorder
