@@ -336,12 +336,14 @@ def _load_demo(services: Services, *, youth: int = DEMO_YOUTH, months: int = DEM
         progress=_progress_on_stderr(),
     )
     log.info(
-        "demo loaded: %d counsellors in %d team(s), %d institutions, %d young people, %d events",
+        "demo loaded: %d counsellors in team(s) %s, %d institutions, %d young people, "
+        "%d events; a token: overgang token --role counsellor --sub demo --team %s",
         len(summary.counsellors),
-        len(summary.teams),
+        ", ".join(summary.teams),
         len(summary.institutions),
         summary.young_people,
         summary.events,
+        summary.teams[0],
     )
 
 

@@ -181,33 +181,30 @@ class PostgresIdempotentRecorder(_SerializedCreation, PostgresApplicationRecorde
         self.outbox = PostgresOutbox(datastore, events_table_name)
         self.sql_create_statements.extend(self.outbox.create_table_statements())
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        # Runs in the events' transaction before they are inserted; a repeated key fails
-        # here (or waits for a concurrent first attempt to commit, then fails).
-        super()._insert_events(curs, stored_events, **kwargs)
-        recording = kwargs.get("idempotency")
-        if isinstance(recording, IdempotentRecording):
-            curs.execute(
-                SQL("INSERT INTO {table} (key, fingerprint, ids) VALUES (%s, %s, %s)").format(
-                    table=self.idempotency_table
-                ),
-                (recording.key.key, recording.key.fingerprint, _encode_ids(recording.ids)),
-            )
-
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        # Runs in the events' transaction once they are inserted, inside the library's
+        # error handling: a repeated key fails here (or waits for a concurrent first
+        # attempt to commit, then fails) and rolls the events back with it. Not earlier:
+        # in pipeline mode a statement failing before the events' insert surfaced now and
+        # then as "pipeline aborted" (a 503) instead of the key's own integrity error.
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         recording = kwargs.get("idempotency")
         if isinstance(recording, IdempotentRecording) and positions:
             curs.execute(
-                SQL("UPDATE {table} SET position = %s WHERE key = %s").format(
-                    table=self.idempotency_table
+                SQL(
+                    "INSERT INTO {table} (key, fingerprint, ids, position) "
+                    "VALUES (%s, %s, %s, %s) RETURNING key"
+                ).format(table=self.idempotency_table),
+                (
+                    recording.key.key,
+                    recording.key.fingerprint,
+                    _encode_ids(recording.ids),
+                    max(positions),
                 ),
-                (max(positions), recording.key.key),
             )
+            curs.fetchone()  # the key's own error, if any, is raised here and now
         if positions:
             self.outbox.insert(curs, outbox_messages_of(kwargs), stored_events, positions)
         return positions
