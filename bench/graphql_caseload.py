@@ -177,18 +177,23 @@ def variables(counsellor: str, caseload: int) -> dict[str, Any]:
 class GraphQLClient:
     """A keep-alive HTTP/1.1 client from the standard library (lighter than httpx)."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, tokens: dict[str, str]) -> None:
         self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        # A counsellor of each caseload's own team asks for it (caseloads are team-scoped).
+        self._headers = {
+            counsellor: {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            for counsellor, token in tokens.items()
+        }
 
     def query(self, variables: dict[str, Any]) -> bytes:
         body = json.dumps({"query": QUERY, "variables": variables})
-        self._connection.request("POST", "/graphql", body, self._headers)
+        headers = self._headers[variables["counsellorId"]]
+        self._connection.request("POST", "/graphql", body, headers)
         response = self._connection.getresponse()
         answer = response.read()
         # GraphQL reports errors with a 200; the substring test costs microseconds.
         if response.status != 200 or b'"errors"' in answer:
-            raise RuntimeError(f"POST /graphql answered {response.status} with errors")
+            raise RuntimeError(f"POST /graphql answered {response.status}: {answer[:300]!r}")
         return answer
 
     def wait_until_up(self, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -547,13 +552,18 @@ def main() -> None:
             asks = [variables(counsellor, args.caseload) for counsellor in chosen]
             small = count_per_request(services, chosen[0], 1)
             full = count_per_request(services, chosen[0], max(PAGE, args.caseload))
-            # A counsellor of the chosen caseloads' team (one team: they share it).
-            team = services.app.counsellor(UUID(hex=chosen[0])).team_id
-            token = issue_token(
-                settings, role="counsellor", sub="bench", team=team, ttl=timedelta(hours=1)
-            )
+            tokens = {
+                ask["counsellorId"]: issue_token(
+                    settings,
+                    role="counsellor",
+                    sub="bench",
+                    team=services.app.counsellor(UUID(ask["counsellorId"])).team_id,
+                    ttl=timedelta(hours=1),
+                )
+                for ask in asks
+            }
             port = free_port()
-            graphql_clients = [GraphQLClient(port, token) for _ in range(args.clients)]
+            graphql_clients = [GraphQLClient(port, tokens) for _ in range(args.clients)]
             sql_clients = [SqlClient(url) for _ in range(args.clients)]
             try:
                 with api_server(url, port) as server:
