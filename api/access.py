@@ -17,7 +17,9 @@ Rules worth knowing:
   referrals together every week and decide there which team takes them, so counsellors
   and team leads of every team may see and work on pending referrals.
 - An unknown young person is denied exactly like another team's: the answer never tells
-  whether someone exists.
+  whether someone exists. Likewise a partner may report signals only about young people
+  linked with its institution (referred by it, or with a transition, an education or
+  consent to share with it).
 - Admins manage the organisation and may erase (the data-protection officer's duty), but
   read no personal data. Auditors read decisions and the access log only. Evaluators will
   read pseudonymised data (none is served yet), so they are denied everything for now.
@@ -77,6 +79,9 @@ class Target:
     """The team it belongs to; None: no team (a young person not enrolled yet)."""
     institution_id: str | None = None
     """The institution a command speaks for (a referral, a signal)."""
+    linked_institutions: frozenset[str] | None = None
+    """The institutions a young person is linked with (referral, transition, education,
+    consent); None where no young person is concerned (a new referral)."""
 
     @classmethod
     def unknown(cls) -> Target:
@@ -147,7 +152,11 @@ def _reaches(reach: Reach, principal: Principal, target: Target) -> bool:
         return target.team is not None and target.team == principal.team
     if reach is Reach.TEAM_OR_UNASSIGNED:
         return target.team is None or target.team == principal.team
-    return _same_id(target.institution_id, principal.institution)
+    # A partner speaks for its own institution, and about young people linked with it
+    # only: any other answer would tell it that someone exists.
+    own = _same_id(target.institution_id, principal.institution)
+    linked = target.linked_institutions
+    return own and (linked is None or any(_same_id(i, principal.institution) for i in linked))
 
 
 def _same_id(a: str | None, b: str | None) -> bool:

@@ -175,10 +175,14 @@ class Guard:
         aggregate cache), so a command is judged on the state it will change."""
         institution = None if institution_id is None else str(institution_id)
         try:
-            team = self.services.app.young_person(young_person_id).team_id
+            person = self.services.app.young_person(young_person_id)
         except YoungPersonNotFoundError:
             return Target(exists=False, institution_id=institution)
-        return Target(team=team, institution_id=institution)
+        return Target(
+            team=person.team_id,
+            institution_id=institution,
+            linked_institutions=frozenset(person.linked_institutions),
+        )
 
     def counsellor_team(self, counsellor_id: UUID) -> Target | None:
         """The counsellor's team as a target; None for an unknown counsellor (the

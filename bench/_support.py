@@ -7,6 +7,8 @@ whose names start with ``_``).
 
 from __future__ import annotations
 
+import base64
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,3 +30,12 @@ def fresh_database(server_url: str, *, synchronous_commit: bool = True) -> Itera
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def use_throwaway_secrets() -> None:
+    """A random master key and token secret for this run, unless set already: settings
+    for PostgreSQL refuse to start without the one and with the development default of
+    the other. API processes started by the script inherit them through the environment,
+    so both sides unwrap the same data keys and trust the same tokens."""
+    for name in ("OVERGANG_MASTER_KEY", "OVERGANG_JWT_SECRET"):
+        os.environ.setdefault(name, base64.b64encode(os.urandom(32)).decode())

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import dataclasses
 import http.client
 import json
@@ -57,7 +56,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import psycopg
-from _support import fresh_database
+from _support import fresh_database, use_throwaway_secrets
 from psycopg.rows import DictRow, dict_row
 
 from api.auth import Principal, issue_token
@@ -536,8 +535,7 @@ def main() -> None:
     warm_up = min(20, each)
     # PostgreSQL settings refuse to start without a master key, and a token needs a
     # secret; the API process started below inherits both.
-    os.environ.setdefault("OVERGANG_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
-    os.environ.setdefault("OVERGANG_JWT_SECRET", base64.b64encode(os.urandom(32)).decode())
+    use_throwaway_secrets()
 
     with fresh_database(args.url) as url:
         settings = Settings(database_url=url)

@@ -17,7 +17,6 @@ Usage: python bench/record_contact.py [--url postgresql://postgres@127.0.0.1:543
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
@@ -31,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from _support import fresh_database
+from _support import fresh_database, use_throwaway_secrets
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -190,9 +189,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent callers")
     args = parser.parse_args()
     n, clients = args.commands, args.clients
-    # PostgreSQL settings refuse to start without a master key; the API process started
-    # below inherits this one, so both unwrap the same data keys.
-    os.environ.setdefault("OVERGANG_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+    use_throwaway_secrets()
 
     with fresh_database(args.url) as url:
         settings = Settings(database_url=url)

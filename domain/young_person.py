@@ -100,12 +100,19 @@ class YoungPerson(RecordingAggregate):
         self.open_alerts: dict[str, str] = {}  # alert id -> transition id (hex)
         self.alert_levels: dict[str, AlertLevel] = {}
         self.alert_severities: dict[str, AlertSeverity] = {}
+        # The institutions the young person is linked with (hex): the one that referred
+        # them, those of their transitions and educations, and those they consented to
+        # share with. Only these may report signals about them (see api.access).
+        self.linked_institutions: dict[str, bool] = {}
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         # A snapshot taken before alerts existed: the alert state starts empty. Contacts
         # and transitions before it are unknown to the alert rules, so such a transition
         # counts as quiet from the first reached contact or hand-resolution after it.
+        # Their institution links start empty too: a partner may report signals again
+        # once a later referral, transition, education or consent links them.
+        state.setdefault("linked_institutions", {})
         state.setdefault("last_reached_contact_at", None)
         state.setdefault("absent_until", None)
         for name in (
@@ -117,6 +124,10 @@ class YoungPerson(RecordingAggregate):
             "alert_severities",
         ):
             state.setdefault(name, {})
+
+    def link_institution(self, institution_id: UUID | None) -> None:
+        if institution_id is not None:
+            self.linked_institutions[institution_id.hex] = True
 
     # --- guards ----------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class Referred(YoungPersonEvent, Aggregate.Created):
 
     def evolve(self, person: YoungPerson) -> None:
         person.status = CaseStatus.REFERRED
+        person.link_institution(self.institution_id)
         for scope in self.consent_scopes:
             # Only consent to sharing is bound to an institution: the referring one.
             bound_to = (
@@ -136,6 +137,7 @@ class ConsentRecorded(YoungPersonEvent):
 
     def evolve(self, person: YoungPerson) -> None:
         person.consents[consent_key(self.scope, self.institution_id)] = True
+        person.link_institution(self.institution_id)
 
 
 class ConsentWithdrawn(YoungPersonEvent):
@@ -301,6 +303,7 @@ class TransitionStarted(YoungPersonEvent):
     def evolve(self, person: YoungPerson) -> None:
         person.transitions[self.transition_id.hex] = TransitionPhase.PREPARING
         person.transition_kinds[self.transition_id.hex] = self.kind
+        person.link_institution(self.to_institution_id)
         person.quiet_counted_from[self.transition_id.hex] = self.occurred_at
 
 
@@ -323,6 +326,7 @@ class EducationStarted(YoungPersonEvent):
     def evolve(self, person: YoungPerson) -> None:
         person.transitions[self.transition_id.hex] = TransitionPhase.IN_EDUCATION
         person.education_started_at[self.transition_id.hex] = self.occurred_at
+        person.link_institution(self.institution_id)
 
 
 class TransitionCompleted(YoungPersonEvent):

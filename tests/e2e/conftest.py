@@ -176,13 +176,13 @@ class Api:
         answer = self.command("/api/v1/referrals", payloads.referral(**overrides))
         return UUID(answer["ids"]["young_person_id"])
 
-    def accepted(self) -> UUID:
-        young_person_id = self.referred()
+    def accepted(self, **referral: Any) -> UUID:
+        young_person_id = self.referred(**referral)
         self.command(f"{yp(young_person_id)}/referral-review", payloads.review())
         return young_person_id
 
-    def enrolled(self, counsellor_id: UUID | None = None) -> UUID:
-        young_person_id = self.accepted()
+    def enrolled(self, counsellor_id: UUID | None = None, **referral: Any) -> UUID:
+        young_person_id = self.accepted(**referral)
         counsellor_id = counsellor_id or self.counsellor()
         self.command(f"{yp(young_person_id)}/enrolment", payloads.enrolment(counsellor_id))
         return young_person_id

@@ -24,7 +24,7 @@ from api.auth import Principal
 from api.graphql.schema import schema
 from domain.actors import Actor, Role
 from tests.e2e import payloads
-from tests.e2e.conftest import TEAM, Api
+from tests.e2e.conftest import TEAM, Api, yp
 
 OTHER_TEAM = "another-team"
 
@@ -92,11 +92,14 @@ class World:
 def world(sqlite_api: Api) -> World:
     """A fresh young person per test: allowed commands change their case."""
     counsellor_id = sqlite_api.counsellor()
+    institution_id = sqlite_api.institution()
     return World(
         api=sqlite_api,
-        young_person_id=sqlite_api.enrolled(counsellor_id),
+        # Referred by the partner's institution: partners report signals only about the
+        # young people linked with them.
+        young_person_id=sqlite_api.enrolled(counsellor_id, institution_id=str(institution_id)),
         counsellor_id=counsellor_id,
-        institution_id=sqlite_api.institution(),
+        institution_id=institution_id,
     )
 
 
@@ -239,6 +242,26 @@ def test_an_unknown_young_person_is_refused_exactly_like_another_teams(world: Wo
         other_teams = _send(world, method, path, theirs, body)
         assert unknown.status_code == other_teams.status_code == 403, path
         assert unknown.json() == other_teams.json(), path
+
+
+def test_a_partner_reports_only_about_young_people_linked_with_it(world: World) -> None:
+    """A partner of the right institution gets the same 403 for an unknown young person
+    as for one it has no link with, so reporting tells it nothing; a transition to it
+    links them."""
+    api, partner = world.api, world.token(CALLERS["partner"])
+    ours = str(world.institution_id)
+    stranger = api.enrolled(world.counsellor_id)  # referred without an institution
+    body = payloads.concern(world.institution_id)
+
+    def report(young_person_id: UUID) -> Any:
+        return api.post(f"{yp(young_person_id)}/concerns", body, token=partner)
+
+    unlinked, unknown = report(stranger), report(uuid4())
+    assert unlinked.status_code == unknown.status_code == 403
+    assert unlinked.json() == unknown.json()
+
+    api.command(f"{yp(stranger)}/transitions", payloads.transition(to_institution_id=ours))
+    assert report(stranger).status_code == 201
 
 
 # --- GraphQL ------------------------------------------------------------------------------------
