@@ -59,7 +59,7 @@ from domain.young_person_events import (
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_utc, parse_utc
 from projections.dispatch import Handlers
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 log = logging.getLogger(__name__)
 
@@ -707,18 +707,15 @@ class AlertsView:
     def open_for(cur: ViewCursor, young_person_ids: Sequence[str]) -> dict[str, list[Row]]:
         """The open (or acknowledged) alerts of each young person, newest first; ids
         without any map to ``[]``."""
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"{_SELECT_ALERTS} WHERE young_person_id = ANY(%s) AND status <> '{RESOLVED}' "
-            "ORDER BY young_person_id, raised_at DESC, alert_id DESC",
-            (ids,),
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                f"{_SELECT_ALERTS} WHERE young_person_id = ANY(%s) AND status <> '{RESOLVED}' "
+                "ORDER BY young_person_id, raised_at DESC, alert_id DESC",
+                (ids,),
+            ).fetchall(),
+        )
 
     @staticmethod
     def raised_after(cur: ViewCursor, position: int, limit: int) -> list[Row]:
@@ -750,18 +747,15 @@ class AlertsView:
     @staticmethod
     def watched(cur: ViewCursor, young_person_ids: Sequence[str]) -> dict[str, list[Row]]:
         """The watch rows of each young person (all columns), by transition id."""
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT {', '.join(WATCH_COLUMNS)} FROM {WATCH} WHERE young_person_id = ANY(%s) "
-            "ORDER BY young_person_id, transition_id",
-            (ids,),
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                f"SELECT {', '.join(WATCH_COLUMNS)} FROM {WATCH} WHERE young_person_id = ANY(%s) "
+                "ORDER BY young_person_id, transition_id",
+                (ids,),
+            ).fetchall(),
+        )
 
     @staticmethod
     def policy_fingerprint(cur: ViewCursor) -> str | None:

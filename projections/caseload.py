@@ -56,7 +56,7 @@ from domain.young_person_events import (
 from projections.base import DomainEvent, PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc, parse_utc
 from projections.dispatch import Handler, Handlers
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 CASELOAD = "caseload"
 MILESTONES = "caseload_milestones"
@@ -716,18 +716,15 @@ class CaseloadView:
     def team_counsellors(cur: ViewCursor, team_ids: Sequence[str]) -> dict[str, list[Row]]:
         """Every counsellor of each team (rows as in ``counsellors``), in counsellor id
         order, keyed by team id; teams without counsellors map to ``[]``."""
-        ids = _unique(team_ids)
-        grouped: dict[str, list[Row]] = {team_id: [] for team_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT {_COUNSELLOR_COLUMNS} FROM {COUNSELLORS} k WHERE k.team_id = ANY(%s) "
-            "ORDER BY k.team_id, k.counsellor_id",
-            (ids,),
-        ).fetchall()
-        for row in rows:
-            grouped[row["team_id"]].append(row)
-        return grouped
+        return rows_by(
+            team_ids,
+            "team_id",
+            lambda ids: cur.execute(
+                f"SELECT {_COUNSELLOR_COLUMNS} FROM {COUNSELLORS} k "
+                "WHERE k.team_id = ANY(%s) ORDER BY k.team_id, k.counsellor_id",
+                (ids,),
+            ).fetchall(),
+        )
 
 
 def _active_entries(

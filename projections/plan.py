@@ -43,7 +43,7 @@ from domain.young_person_events import (
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc
 from projections.dispatch import Handlers
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 PLANS = "plans"
 MILESTONES = "plan_milestones"
@@ -351,15 +351,12 @@ class PlanView:
         :class:`~domain.vocabulary.MilestoneStatus` value), ``set_at`` and ``resolved_at``
         (UTC ISO text; ``resolved_at`` is None while open), ``times_rescheduled``.
         """
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT {', '.join(MILESTONE_COLUMNS)} FROM {MILESTONES} "
-            "WHERE young_person_id = ANY(%s) ORDER BY young_person_id, due, milestone_id",
-            [ids],
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                f"SELECT {', '.join(MILESTONE_COLUMNS)} FROM {MILESTONES} "
+                "WHERE young_person_id = ANY(%s) ORDER BY young_person_id, due, milestone_id",
+                [ids],
+            ).fetchall(),
+        )

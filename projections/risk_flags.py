@@ -106,7 +106,7 @@ from projections.risk_rules import (
     RuleBook,
     RuleVersion,
 )
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 FLAGS = "risk_flags"
 HISTORY = "risk_flag_history"
@@ -1280,18 +1280,15 @@ class RiskFlagsView:
         (JSON: the rule version's thresholds and non-personal facts). Most severe first,
         then oldest first.
         """
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT * FROM ({_OPEN_AT}) open_flags "
-            f"ORDER BY young_person_id, {_SEVERITY_ORDER}, since, rule, subject",
-            _params(ids, now),
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                f"SELECT * FROM ({_OPEN_AT}) open_flags "
+                f"ORDER BY young_person_id, {_SEVERITY_ORDER}, since, rule, subject",
+                _params(ids, now),
+            ).fetchall(),
+        )
 
     @staticmethod
     def open_counts(
@@ -1320,24 +1317,21 @@ class RiskFlagsView:
         ``raised_by`` entry) or lapsed by time (``cleared_by`` None). Rows as in
         ``open_flags``, with ``cleared_at`` and ``cleared_by`` in place of ``open_until``.
         """
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            "SELECT * FROM ("
-            "SELECT young_person_id, rule, subject, rule_version, severity, since, "
-            f"cleared_at, cleared_by, raised_by, details FROM {HISTORY} "
-            "WHERE young_person_id = ANY(%(ids)s) AND cleared_at <= %(now)s "
-            "UNION ALL "
-            "SELECT young_person_id, rule, subject, rule_version, severity, "
-            "active_from AS since, active_until AS cleared_at, NULL AS cleared_by, "
-            f"raised_by, details FROM {FLAGS} "
-            "WHERE young_person_id = ANY(%(also_ids)s) AND active_until <= %(now)s "
-            "AND active_from < active_until) ended_flags "
-            "ORDER BY young_person_id, cleared_at, since, rule, subject",
-            _params(ids, now),
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                "SELECT * FROM ("
+                "SELECT young_person_id, rule, subject, rule_version, severity, since, "
+                f"cleared_at, cleared_by, raised_by, details FROM {HISTORY} "
+                "WHERE young_person_id = ANY(%(ids)s) AND cleared_at <= %(now)s "
+                "UNION ALL "
+                "SELECT young_person_id, rule, subject, rule_version, severity, "
+                "active_from AS since, active_until AS cleared_at, NULL AS cleared_by, "
+                f"raised_by, details FROM {FLAGS} "
+                "WHERE young_person_id = ANY(%(also_ids)s) AND active_until <= %(now)s "
+                "AND active_from < active_until) ended_flags "
+                "ORDER BY young_person_id, cleared_at, since, rule, subject",
+                _params(ids, now),
+            ).fetchall(),
+        )

@@ -23,7 +23,7 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,25 @@ from psycopg_pool import ConnectionPool
 
 Dialect = Literal["sqlite", "postgres"]
 Row: TypeAlias = dict[str, Any]
+
+
+def rows_by(
+    keys: Iterable[str], column: str, fetch: Callable[[list[str]], Iterable[Row]]
+) -> dict[str, list[Row]]:
+    """The rows ``fetch`` returns for ``keys`` (each asked once), grouped by ``column``,
+    in the order fetched; keys without rows map to ``[]``. Nothing is fetched for no keys.
+
+    The shape of every batch read of the views: one statement for all the young people
+    (or transitions, teams) a request asks about.
+    """
+    unique = list(dict.fromkeys(keys))
+    grouped: dict[str, list[Row]] = {key: [] for key in unique}
+    if unique:
+        for row in fetch(unique):
+            grouped[row[column]].append(row)
+    return grouped
+
+
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 
 TRACKING_TABLE = "projection_tracking"

@@ -39,7 +39,7 @@ from domain.young_person_events import (
 from projections.base import PositionedEvent, Projection
 from projections.columns import iso_date, iso_utc, parse_utc
 from projections.dispatch import Handlers
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 TRANSITIONS = "transitions"
 STEPS = "transition_steps"
@@ -274,19 +274,16 @@ class TransitionsView:
         or None), ``ended_at`` (UTC ISO text once completed or abandoned, else None),
         ``abandon_reason`` (None unless abandoned, and once erased).
         """
-        ids = list(dict.fromkeys(young_person_ids))
-        grouped: dict[str, list[Row]] = {young_person_id: [] for young_person_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT {', '.join(TRANSITION_COLUMNS)} FROM {TRANSITIONS} "
-            "WHERE young_person_id = ANY(%s) "
-            "ORDER BY young_person_id, started_at DESC, position DESC",
-            [ids],
-        ).fetchall()
-        for row in rows:
-            grouped[row["young_person_id"]].append(row)
-        return grouped
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: cur.execute(
+                f"SELECT {', '.join(TRANSITION_COLUMNS)} FROM {TRANSITIONS} "
+                "WHERE young_person_id = ANY(%s) "
+                "ORDER BY young_person_id, started_at DESC, position DESC",
+                [ids],
+            ).fetchall(),
+        )
 
     @staticmethod
     def steps(cur: ViewCursor, transition_ids: Sequence[str]) -> dict[str, list[Row]]:
@@ -297,15 +294,12 @@ class TransitionsView:
         (:class:`~domain.vocabulary.TransitionStep` value), ``occurred_at`` (UTC ISO text),
         ``note`` (None once erased).
         """
-        ids = list(dict.fromkeys(transition_ids))
-        grouped: dict[str, list[Row]] = {transition_id: [] for transition_id in ids}
-        if not ids:
-            return grouped
-        rows = cur.execute(
-            f"SELECT {', '.join(STEP_COLUMNS)} FROM {STEPS} WHERE transition_id = ANY(%s) "
-            "ORDER BY transition_id, occurred_at, position",
-            [ids],
-        ).fetchall()
-        for row in rows:
-            grouped[row["transition_id"]].append(row)
-        return grouped
+        return rows_by(
+            transition_ids,
+            "transition_id",
+            lambda ids: cur.execute(
+                f"SELECT {', '.join(STEP_COLUMNS)} FROM {STEPS} WHERE transition_id = ANY(%s) "
+                "ORDER BY transition_id, occurred_at, position",
+                [ids],
+            ).fetchall(),
+        )
