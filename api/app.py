@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
+from api.dashboard import install_dashboard
 from api.deps import ApiServices
 from api.errors import install_error_handlers
 from api.graphql.schema import graphql_router
@@ -98,10 +98,9 @@ def create_app(services: ApiServices) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        """A newcomer opening the server in a browser lands on the API's documentation."""
-        return RedirectResponse("/docs")
+    # A newcomer opening the server in a browser lands on the dashboard (which links to
+    # /docs and /graphql); a dashboard team reads it as an example of the GraphQL API.
+    install_dashboard(app)
 
     @app.get("/health", tags=["health"])
     def health() -> Health:

@@ -713,6 +713,15 @@ class CaseloadView:
         return {row["counsellor_id"]: row for row in rows}
 
     @staticmethod
+    def teams(cur: ViewCursor) -> list[str]:
+        """Every team that has a registered counsellor, in team id order (the dashboard's
+        demo login lists them)."""
+        rows = cur.execute(
+            f"SELECT DISTINCT team_id FROM {COUNSELLORS} ORDER BY team_id"
+        ).fetchall()
+        return [row["team_id"] for row in rows]
+
+    @staticmethod
     def team_counsellors(cur: ViewCursor, team_ids: Sequence[str]) -> dict[str, list[Row]]:
         """Every counsellor of each team (rows as in ``counsellors``), in counsellor id
         order, keyed by team id; teams without counsellors map to ``[]``."""

@@ -10,6 +10,7 @@ from api.rest import (
     counsellors,
     decision_audit,
     decisions,
+    demo,
     institutions,
     personal_data,
     plans,
@@ -38,6 +39,7 @@ def api_router() -> APIRouter:
         personal_data,
         decision_audit,
         alerts,
+        demo,
     ):
         router.include_router(resource.router)
     return router

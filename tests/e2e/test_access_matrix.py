@@ -167,6 +167,12 @@ REST: dict[tuple[str, str], RestEntry] = {
     ("POST", _ALERT + "/acknowledgement"): RestEntry(TEAM_ROLES, lambda r: {"note": "test"}),
     ("POST", _ALERT + "/resolution"): RestEntry(TEAM_ROLES, lambda r: {"reason": "test"}),
     ("GET", "/api/v1/decision-audit.csv"): RestEntry(frozenset({"auditor"})),
+    # The dashboard's demo login needs no token (embedded development only: a 404 here,
+    # where tokens have a secret of their own; tests/e2e/test_demo_login.py).
+    ("GET", "/api/v1/demo/identities"): RestEntry(frozenset(CALLERS)),
+    ("POST", "/api/v1/demo/login"): RestEntry(
+        frozenset(CALLERS), lambda r: {"identity": "auditor:demo-auditor"}
+    ),
 }
 
 

@@ -203,11 +203,18 @@ def test_swagger_ui_is_served(sqlite_api: Api) -> None:
     assert "swagger" in response.text.lower()
 
 
-def test_the_root_leads_a_browser_to_the_documentation(sqlite_api: Api) -> None:
+def test_the_root_serves_the_dashboard_which_links_to_the_documentation(
+    sqlite_api: Api,
+) -> None:
     response = sqlite_api.client.get("/", follow_redirects=False)
 
-    assert response.status_code == 307
-    assert response.headers["location"] == "/docs"
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'href="/docs"' in response.text
+    assert 'href="/graphql"' in response.text
+    # Everything from this server: no CDN, no inline script.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert sqlite_api.client.get("/dashboard/app.js").status_code == 200
 
 
 def test_graphql_is_mounted(sqlite_api: Api) -> None:
