@@ -22,7 +22,8 @@ Rules worth knowing:
   consent to share with it).
 - Admins manage the organisation and may erase (the data-protection officer's duty), but
   read no personal data. Auditors read decisions and the access log only. Evaluators will
-  read pseudonymised data (none is served yet), so they are denied everything for now.
+  read pseudonymised data (none is served yet). Evaluators, team leads and auditors read
+  the outcomes, which are aggregates without any young person's id.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Permission(StrEnum):
     READ_DECISION_AUDIT = "read_decision_audit"
     READ_ACCESS_LOG = "read_access_log"
     READ_PSEUDONYMISED = "read_pseudonymised"
+    READ_OUTCOMES = "read_outcomes"
 
 
 class Reach(Enum):
@@ -119,6 +121,8 @@ POLICY: Mapping[Permission, Mapping[Role, Reach]] = {
     Permission.READ_ACCESS_LOG: {AUDITOR: Reach.ANY},
     # Study-scoped pseudonymised data: nothing serves it yet.
     Permission.READ_PSEUDONYMISED: {EVALUATOR: Reach.ANY},
+    # The outcomes: aggregates only (no young person's id), organisation-wide.
+    Permission.READ_OUTCOMES: {EVALUATOR: Reach.ANY, TEAM_LEAD: Reach.ANY, AUDITOR: Reach.ANY},
 }
 
 

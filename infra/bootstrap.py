@@ -29,6 +29,7 @@ from projections.base import Projection
 from projections.caseload import CaseloadProjection
 from projections.decision_audit import DecisionAuditProjection
 from projections.institutions import InstitutionsProjection
+from projections.outcomes import OutcomesProjection
 from projections.plan import PlanProjection
 from projections.referral_queue import ReferralQueueProjection
 from projections.retention import RetentionProjection
@@ -98,6 +99,7 @@ def all_projections(quiet_policy: QuietPolicy | None = None) -> list[Projection]
         RetentionProjection(),
         DecisionAuditProjection(),
         AlertsProjection(quiet_policy),
+        OutcomesProjection(),
     ]
 
 
@@ -151,6 +153,21 @@ def build_projection_locks(settings: Settings) -> ProjectionLocks:
     )
 
 
+def build_app(
+    settings: Settings, *, clock: Clock = system_clock, new_id: Callable[[], UUID] = uuid4
+) -> Overgang:
+    """The application on the configured event store, without data keys: it can read the
+    log, but decodes no personal field until ``use_data_keys`` gives it the keys."""
+    return Overgang(
+        clock,
+        env=event_store_env(settings),
+        new_id=new_id,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        snapshot_interval=settings.snapshot_interval,
+        quiet_policy=settings.quiet_policy(),
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -160,14 +177,7 @@ def build_services(
     # First, before anything is opened: without a master key (outside embedded
     # development) the process refuses to start.
     master_keys = load_master_keys(settings)
-    app = Overgang(
-        clock,
-        env=event_store_env(settings),
-        new_id=new_id,
-        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
-        snapshot_interval=settings.snapshot_interval,
-        quiet_policy=settings.quiet_policy(),
-    )
+    app = build_app(settings, clock=clock, new_id=new_id)
     try:
         keys = open_data_key_store(settings, master_keys, clock=clock)
     except BaseException:

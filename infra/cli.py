@@ -25,6 +25,7 @@ from domain.vocabulary import ErasureRequester
 from infra.alerts import SweeperThread, build_sweeper, run_sweeper
 from infra.bootstrap import Services, build_projection_locks, build_services
 from infra.keys import KeyConfigurationError, load_master_keys, open_data_key_store
+from infra.replay_cli import add_replay_parser, run_replay
 from infra.settings import Settings
 from infra.simulate import DEMO_MONTHS, DEMO_SEED, DEMO_YOUTH, SimulationProgress, simulate
 
@@ -160,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
         "due webhooks); reads the alerts read model, which `projections run` keeps",
     )
 
+    add_replay_parser(commands)
+
     keys = commands.add_parser("keys", help="the master key that wraps the data keys")
     key_verbs = keys.add_subparsers(dest="verb", required=True)
     key_verbs.add_parser(
@@ -193,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _token(settings, args)
     if args.command == "keys":
         return _rotate_master_key(settings)
+    if args.command == "replay":
+        # Only the event log: a replay needs neither data keys nor the live read models.
+        return run_replay(settings, args)
     try:
         services = build_services(settings)
     except KeyConfigurationError as error:

@@ -307,6 +307,21 @@ class PersonalDataMapper(Mapper[UUID]):
             state[name] = body.decode() if plaintext[:1] == _TEXT else self.transcoder.decode(body)
 
 
+class SealedPersonalDataMapper(PersonalDataMapper):
+    """Decodes events without ever opening a personal field: each is set to None, as after
+    an erasure.
+
+    For readers that must not see personal data at all (the evaluators' replay): no data
+    key is asked for, so nothing personal can reach them even by mistake, and decoding
+    skips the decryption.
+    """
+
+    def _open_personal_fields(
+        self, cls: type, stored_event: StoredEvent, originator_id: Any, state: dict[str, Any]
+    ) -> None:
+        state.update(dict.fromkeys(state.pop(SEALED_FIELDS).split(",")))
+
+
 def _where(stored_event: StoredEvent) -> str:
     return (
         f"{stored_event.topic} event {stored_event.originator_version} "

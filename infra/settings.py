@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     previous_master_keys: SecretStr | None = None
     # Unwrapped data keys kept in memory per process, and for how many seconds: the
     # lifetime bounds how long another process may still use a key after an erasure.
+    # Base64 of 32 random bytes: the secret each study's pseudonym key is derived from
+    # (infra/pseudonyms.py). Required with PostgreSQL for `overgang replay`; an embedded
+    # run without one generates a development secret into data_dir/pseudonym.key. Keep
+    # it stable: a new secret gives every study new pseudonyms.
+    pseudonym_secret: SecretStr | None = None
     data_key_cache_size: int = Field(default=10_000, ge=1)
     data_key_cache_seconds: float = Field(default=300.0, gt=0)
 
@@ -287,6 +292,21 @@ class Settings(BaseSettings):
         if value is not None:
             _decode_master_key(value.get_secret_value(), "OVERGANG_MASTER_KEY")
         return value
+
+    @field_validator("pseudonym_secret")
+    @classmethod
+    def _check_pseudonym_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _decode_master_key(value.get_secret_value(), "OVERGANG_PSEUDONYM_SECRET")
+        return value
+
+    def pseudonym_secret_material(self) -> bytes | None:
+        """The pseudonym secret's 32 bytes, or None when none is configured."""
+        if self.pseudonym_secret is None:
+            return None
+        return _decode_master_key(
+            self.pseudonym_secret.get_secret_value(), "OVERGANG_PSEUDONYM_SECRET"
+        )
 
     @field_validator("previous_master_keys")
     @classmethod

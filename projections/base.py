@@ -51,8 +51,13 @@ class Projection:
 
     def building(self) -> Self:
         """This projection writing into fresh tables beside the live ones."""
+        return self.with_suffix(BUILDING_SUFFIX)
+
+    def with_suffix(self, suffix: str) -> Self:
+        """This projection writing into tables named with ``suffix``: a second copy of a
+        read model beside the first (a rebuild, or a replay under other rules)."""
         clone = copy.copy(self)
-        clone.suffix = BUILDING_SUFFIX
+        clone.suffix = suffix
         return clone
 
     def create_tables(self, cur: ViewCursor) -> None:

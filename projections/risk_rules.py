@@ -17,7 +17,7 @@ What each rule watches, and when its flag ends, is described on its class; the m
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
 from enum import Enum
 from itertools import pairwise
@@ -222,6 +222,64 @@ DEFAULT_RULES: tuple[RuleVersion, ...] = (
         stays_open_days=28,
     ),
 )
+
+
+PROPOSED_RULES: tuple[RuleVersion, ...] = (
+    # Version 2, proposed and not in force: reach out sooner in a new education, alarm
+    # less on a single missed wake-up or a slightly late milestone, and watch longer for
+    # a case closed too early. Evaluators compare it with version 1 by replaying the
+    # history under each (`overgang replay --compare-rules 2`).
+    QuietTransition(
+        version=2,
+        severity=Severity.HIGH,
+        effective_from=PRACTICE_START,
+        threshold_days=7,
+        new_education_threshold_days=3,
+        new_education_days=28,
+        window_days=84,
+    ),
+    MissedWakeUps(version=2, severity=Severity.MEDIUM, effective_from=PRACTICE_START, in_a_row=3),
+    InstitutionSignal(
+        version=2, severity=Severity.MEDIUM, effective_from=PRACTICE_START, clears_after_days=28
+    ),
+    MissedMeetings(
+        version=2,
+        severity=Severity.MEDIUM,
+        effective_from=PRACTICE_START,
+        missed=2,
+        within_days=21,
+    ),
+    NoPlan(
+        version=2, severity=Severity.LOW, effective_from=PRACTICE_START, days_after_enrolment=21
+    ),
+    MilestoneOverdue(version=2, severity=Severity.LOW, effective_from=PRACTICE_START, grace_days=7),
+    PlanReviewOverdue(
+        version=2,
+        severity=Severity.LOW,
+        effective_from=PRACTICE_START,
+        grace_days=14,
+        interval_days=90,
+    ),
+    LetGoTooEarly(
+        version=2,
+        severity=Severity.HIGH,
+        effective_from=PRACTICE_START,
+        window_days=91,
+        stays_open_days=28,
+    ),
+)
+
+RULE_VERSIONS: dict[int, tuple[RuleVersion, ...]] = {1: DEFAULT_RULES, 2: PROPOSED_RULES}
+"""Every version of the rule book by number: 1 is in force, later ones are proposals."""
+
+
+def rules_as_if_always(version: int) -> tuple[RuleVersion, ...]:
+    """Rule book ``version``, each rule as if it had been in force from the start of the
+    practice: "what would version 2 have flagged last year"."""
+    if version not in RULE_VERSIONS:
+        known = ", ".join(str(number) for number in sorted(RULE_VERSIONS))
+        raise ValueError(f"no rule book version {version} (known: {known})")
+    return tuple(replace(rule, effective_from=PRACTICE_START) for rule in RULE_VERSIONS[version])
 
 
 class RuleBook:

@@ -414,6 +414,91 @@ class SQLiteViewStore(ViewStore):
             conn.close()
 
 
+class ScratchSQLiteViewStore(SQLiteViewStore):
+    """A SQLite view store built once from scratch and thrown away or kept as a file: no
+    journal, no waiting for the disk.
+
+    For a replay into a separate store: a crash leaves a file to delete, never a live view
+    to repair, so durability buys nothing and the journal and ``fsync`` would cost most of
+    the write time. It holds no personal text (a replay never opens personal fields), so
+    freed pages need not be zeroed either.
+    """
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = super()._connect()
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA secure_delete=OFF")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute(f"PRAGMA cache_size=-{SCRATCH_CACHE_KIB}")
+        return conn
+
+    def absorb(
+        self, other: Path, tables: Sequence[str], create: Callable[[ViewCursor], None]
+    ) -> None:
+        """Copy ``tables`` from the scratch store in file ``other`` into this one, after
+        ``create`` has made them here (with their keys and indexes): the parts of a replay
+        built in parallel, put together. One transaction; ``other`` is left as it was."""
+        conn = self._acquire()
+        try:
+            conn.execute("ATTACH DATABASE ? AS absorbed", (str(other),))
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                create(SQLiteViewCursor(conn.cursor()))
+                for table in tables:
+                    name = quote_identifier(table)
+                    conn.execute(f"INSERT INTO main.{name} SELECT * FROM absorbed.{name}")
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+                conn.execute("DETACH DATABASE absorbed")
+        finally:
+            self._release(conn)
+
+
+SCRATCH_CACHE_KIB = 256 * 1024
+"""The page cache of a scratch store: 256 MiB, so a replay's tables mostly stay in memory
+(SQLite takes it as needed, not up front)."""
+
+
+class MemorySQLiteViewStore(SQLiteViewStore):
+    """Read models in a private in-memory SQLite database: views built for one question
+    (a young person as of a date) and thrown away. Nothing of it reaches a disk, so it
+    may hold personal text; it is gone when the store is closed or collected.
+
+    One connection, one transaction at a time: a second transaction waits until the first
+    ends (an in-memory database belongs to its one connection, so there is no pool).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+        self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = _sqlite_dict_row
+        # Reentrant: a transaction begun inside another fails at BEGIN, not in a deadlock.
+        self._in_use = threading.RLock()
+
+    def _acquire(self) -> sqlite3.Connection:
+        self._in_use.acquire()
+        if self._closed:
+            self._in_use.release()
+            raise ViewStoreUnavailableError("the view store is closed")
+        return self._conn
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+        finally:
+            self._in_use.release()
+
+    def close(self) -> None:
+        with self._in_use:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+
 # --- PostgreSQL -------------------------------------------------------------------------
 
 

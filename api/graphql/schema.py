@@ -36,6 +36,7 @@ from api.graphql.caseload.queries import CaseloadQueries
 from api.graphql.context import Context
 from api.graphql.decision_audit.queries import DecisionAuditQueries
 from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests, is_server_fault
+from api.graphql.outcomes.queries import OutcomeQueries
 from api.graphql.referrals.queries import ReferralQueries
 from api.graphql.young_person.queries import YoungPersonQueries
 
@@ -78,6 +79,7 @@ class Query(
     AccessLogQueries,
     DecisionAuditQueries,
     AlertQueries,
+    OutcomeQueries,
 ):
     """Everything a dashboard can read."""
 

@@ -296,6 +296,10 @@ GRAPHQL: dict[str, FieldEntry] = {
     "Query.decisionAudit": FieldEntry(
         frozenset({"auditor"}), lambda w: "{ decisionAudit { __typename } }"
     ),
+    "Query.outcomes": FieldEntry(
+        frozenset({"team_lead", "team_lead_of_other_team", "auditor", "evaluator"}),
+        lambda w: "{ outcomes { counts { referred } } }",
+    ),
     "Query.alerts": FieldEntry(
         TEAM_ROLES, lambda w: f'{{ alerts(teamId: "{TEAM}") {{ __typename }} }}'
     ),

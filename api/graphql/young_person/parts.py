@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.graphql.context import Context
+from api.graphql.context import Context, Loaders
 from domain.vocabulary import MilestoneStatus, TransitionKind, TransitionPhase, TransitionStep
 from projections.columns import parse_date, parse_utc
 from projections.risk_rules import Severity
@@ -25,6 +25,12 @@ strawberry.enum(TransitionStep)
 
 def optional_time(text: str | None) -> datetime | None:
     return None if text is None else parse_utc(text)
+
+
+def loaders_of(info: strawberry.Info[Context, None], own: Loaders | None) -> Loaders:
+    """The loaders an object answers from: its own (a young person as of a date, and
+    everything below it) or else the request's (the live read models)."""
+    return info.context.loaders if own is None else own
 
 
 @strawberry.type(description="An event that raised a risk flag.")
@@ -104,9 +110,10 @@ class Plan:
     next_review: date | None
     times_reviewed: int
     young_person_key: strawberry.Private[str]
+    loaders: strawberry.Private[Loaders | None] = None
 
     @classmethod
-    def from_row(cls, row: Row) -> Plan:
+    def from_row(cls, row: Row, loaders: Loaders | None = None) -> Plan:
         return cls(
             goal=row["goal"],
             drafted_together=bool(row["drafted_together"]),
@@ -117,11 +124,12 @@ class Plan:
             next_review=parse_date(row["next_review"]),
             times_reviewed=int(row["times_reviewed"]),
             young_person_key=row["young_person_id"],
+            loaders=loaders,
         )
 
     @strawberry.field(description="Every milestone, by due date.")
     async def milestones(self, info: strawberry.Info[Context, None]) -> list[Milestone]:
-        rows = await info.context.loaders.milestones.load(self.young_person_key)
+        rows = await loaders_of(info, self.loaders).milestones.load(self.young_person_key)
         return [Milestone.from_row(row) for row in rows or []]
 
 
@@ -146,11 +154,13 @@ class Transition:
     education_institution_id: strawberry.ID | None
     ended_at: datetime | None
     days_since_start: int = strawberry.field(
-        description="Whole days from the start to the day of the request (UTC)."
+        description="Whole days from the start to the day of the request (UTC), or of "
+        "`asOf` for a young person as of a date."
     )
+    loaders: strawberry.Private[Loaders | None] = None
 
     @classmethod
-    def from_row(cls, row: Row, now: datetime) -> Transition:
+    def from_row(cls, row: Row, now: datetime, loaders: Loaders | None = None) -> Transition:
         return cls(
             id=strawberry.ID(row["transition_id"]),
             kind=TransitionKind(row["kind"]),
@@ -164,11 +174,12 @@ class Transition:
             education_institution_id=_optional_id(row["education_institution_id"]),
             ended_at=optional_time(row["ended_at"]),
             days_since_start=days_since_start(row["started_at"], now.date()),
+            loaders=loaders,
         )
 
     @strawberry.field(description="Its steps, in the order they happened.")
     async def steps(self, info: strawberry.Info[Context, None]) -> list[TransitionStepEntry]:
-        rows = await info.context.loaders.transition_steps.load(str(self.id))
+        rows = await loaders_of(info, self.loaders).transition_steps.load(str(self.id))
         return [
             TransitionStepEntry(
                 step=TransitionStep(row["step"]),

@@ -12,10 +12,10 @@ from uuid import UUID
 
 import strawberry
 
-from api.graphql.context import Context, TimelineKey
+from api.graphql.context import Context, Loaders, TimelineKey
 from api.graphql.errors import INVALID_ARGUMENT, graphql_error
 from api.graphql.timeline.types import TimelineEntry
-from api.graphql.young_person.parts import Plan, RiskFlag, Transition
+from api.graphql.young_person.parts import Plan, RiskFlag, Transition, loaders_of
 
 MAX_PAGE = 1000
 
@@ -29,10 +29,12 @@ def check_page_size(first: int | None) -> None:
 class YoungPerson:
     id: strawberry.ID
     key: strawberry.Private[str]  # the id as the views store it (hex)
+    # The read models as they stood at a date (``as_of``); None: the live ones.
+    loaders: strawberry.Private[Loaders | None] = None
 
     @classmethod
-    def of(cls, young_person_id: UUID) -> YoungPerson:
-        return cls(id=strawberry.ID(str(young_person_id)), key=young_person_id.hex)
+    def of(cls, young_person_id: UUID, loaders: Loaders | None = None) -> YoungPerson:
+        return cls(id=strawberry.ID(str(young_person_id)), key=young_person_id.hex, loaders=loaders)
 
     @strawberry.field(
         description="Every fact of the case in the order it happened (ties: log order)."
@@ -52,31 +54,33 @@ class YoungPerson:
         ] = None,
     ) -> list[TimelineEntry]:
         check_page_size(first)
-        rows = await info.context.loaders.timeline.load(TimelineKey(self.key, first, after))
+        rows = await loaders_of(info, self.loaders).timeline.load(
+            TimelineKey(self.key, first, after)
+        )
         if rows:
             info.context.read_personal_data(self.key, "timeline")
         return [TimelineEntry.from_row(row) for row in rows]
 
     @strawberry.field(
-        description="The dropout-risk flags open at the time of the request, most severe "
-        "first, each with the rule that raised it and why."
+        description="The dropout-risk flags open at the time of the request (or at `asOf`), "
+        "most severe first, each with the rule that raised it and why."
     )
     async def risk_flags(self, info: strawberry.Info[Context, None]) -> list[RiskFlag]:
-        rows = await info.context.loaders.risk_flags.load(self.key)
+        rows = await loaders_of(info, self.loaders).risk_flags.load(self.key)
         return [RiskFlag.from_row(row) for row in rows or []]
 
     @strawberry.field(description="The plan with its milestones; null before one is drafted.")
     async def plan(self, info: strawberry.Info[Context, None]) -> Plan | None:
-        row = await info.context.loaders.plan.load(self.key)
+        row = await loaders_of(info, self.loaders).plan.load(self.key)
         if row is None:
             return None
         info.context.read_personal_data(self.key, "plan")
-        return Plan.from_row(row)
+        return Plan.from_row(row, self.loaders)
 
     @strawberry.field(description="Every transition, newest first.")
     async def transitions(self, info: strawberry.Info[Context, None]) -> list[Transition]:
-        rows = await info.context.loaders.transitions.load(self.key)
+        loaders = loaders_of(info, self.loaders)
+        rows = await loaders.transitions.load(self.key)
         if rows:
             info.context.read_personal_data(self.key, "transitions")
-        now = info.context.loaders.now
-        return [Transition.from_row(row, now) for row in rows or []]
+        return [Transition.from_row(row, loaders.now, self.loaders) for row in rows or []]

@@ -1,0 +1,1 @@
+"""The outcomes: what became of the young people, as of a date (aggregates only)."""

@@ -1,0 +1,50 @@
+"""Writing the report to a directory, byte for byte the same for the same input.
+
+Text goes out as UTF-8 without a byte-order mark and with ``\\n`` line ends on every
+platform. The directory is not emptied first: give ``write_report`` a fresh directory (or
+the same one for the same report) so no file of an earlier, different report stays beside
+the new ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from infra.report.html import Cell, ReportPage, cell_text, render_page
+
+__all__ = ["write_csv", "write_report"]
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
+    """A CSV document: a header line, then one line per row, quoted only where needed."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell_text(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Path:
+    """Write one CSV file (UTF-8, no BOM, ``\\n`` line ends) and return its path."""
+    return _write_text(path, csv_text(header, rows))
+
+
+def write_report(out_dir: Path, page: ReportPage) -> list[Path]:
+    """Write ``index.html``, ``charts/<name>.svg`` and ``<name>.csv``; the paths, sorted."""
+    written = [_write_text(out_dir / "index.html", render_page(page))]
+    for chart in page.charts():
+        svg = chart.svg if chart.svg.endswith("\n") else chart.svg + "\n"
+        written.append(_write_text(out_dir / "charts" / f"{chart.name}.svg", svg))
+    for table in page.tables():
+        written.append(write_csv(out_dir / f"{table.name}.csv", table.header, table.rows))
+    return sorted(written)
