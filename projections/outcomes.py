@@ -271,13 +271,12 @@ class OutcomesProjection(Projection):
             # Counts add up across batches: a week's row is created by its first contact
             # and added to by each later batch (never applied twice: the batch and the
             # projection's position commit together).
-            contacts = quote_identifier(self.table(CONTACTS))
-            cur.executemany(
-                f"INSERT INTO {contacts} ({', '.join(CONTACT_COLUMNS)}) "
-                "VALUES (%s, %s, %s, %s, %s, %s) "
-                f"ON CONFLICT ({', '.join(CONTACT_KEY)}) "
-                f"DO UPDATE SET contacts = {contacts}.contacts + EXCLUDED.contacts",
+            cur.upsert_rows(
+                self.table(CONTACTS),
+                CONTACT_COLUMNS,
                 [(*key, count) for key, count in batch.contacts.items()],
+                key=CONTACT_KEY,
+                add=("contacts",),
             )
 
     # --- applying one event to the batch -------------------------------------------------------

@@ -86,15 +86,23 @@ def _on_conflict(
     replace: bool,
     greatest: Collection[str],
     dialect: Dialect,
+    add: Collection[str] = (),
 ) -> str:
     """The ``ON CONFLICT`` clause of ``upsert_rows``."""
     updates = ", ".join(
-        _update(table, column, column in greatest, dialect)
+        _sum(table, column)
+        if column in add
+        else _update(table, column, column in greatest, dialect)
         for column in columns
         if column not in key
     )
     action = f"DO UPDATE SET {updates}" if replace and updates else "DO NOTHING"
     return f"ON CONFLICT ({_names(key)}) {action}"
+
+
+def _sum(table: str, column: str) -> str:
+    name = quote_identifier(column)
+    return f"{name} = {quote_identifier(table)}.{name} + EXCLUDED.{name}"
 
 
 def _update(table: str, column: str, greatest: bool, dialect: Dialect) -> str:
@@ -160,6 +168,7 @@ class ViewCursor(ABC):
         key: Sequence[str],
         replace: bool = True,
         greatest: Collection[str] = (),
+        add: Collection[str] = (),
     ) -> None:
         """Insert ``rows`` (values in ``columns`` order) into ``table``; a row whose ``key``
         is there already replaces it (every column not in ``key`` is overwritten), or with
@@ -168,6 +177,8 @@ class ViewCursor(ABC):
         The columns named in ``greatest`` are not overwritten but keep the greater of the
         stored and the new value (a null counts as no value; text compares in the
         column's collation, so keep to texts that sort alike in any, like ISO times).
+        The columns named in ``add`` (numbers, not null) get the new value added to the
+        stored one: counts kept across batches.
 
         The keys must be unique among ``rows`` when replacing. This generic form runs
         ``INSERT ... ON CONFLICT`` once per row with ``executemany``; PostgreSQL's cursor
@@ -175,7 +186,7 @@ class ViewCursor(ABC):
         """
         if rows:
             placeholders = ", ".join(["%s"] * len(columns))
-            conflict = _on_conflict(table, columns, key, replace, greatest, self.dialect)
+            conflict = _on_conflict(table, columns, key, replace, greatest, self.dialect, add)
             self.executemany(
                 f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
                 f"VALUES ({placeholders}) {conflict}",
@@ -570,12 +581,15 @@ class PostgresViewCursor(ViewCursor):
         key: Sequence[str],
         replace: bool = True,
         greatest: Collection[str] = (),
+        add: Collection[str] = (),
     ) -> None:
         if not rows:
             return
         selected = _json_columns(columns, rows)
         if selected is None:
-            super().upsert_rows(table, columns, rows, key=key, replace=replace, greatest=greatest)
+            super().upsert_rows(
+                table, columns, rows, key=key, replace=replace, greatest=greatest, add=add
+            )
             return
         # One INSERT per row costs the client about 9 us a row (22 columns) to send; the
         # rows as one JSON parameter cost about 1.5, in one round trip, and the server
@@ -585,7 +599,7 @@ class PostgresViewCursor(ViewCursor):
         self._cursor.execute(
             f"INSERT INTO {quote_identifier(table)} ({_names(columns)}) "
             f"SELECT {', '.join(selected)} FROM jsonb_array_elements(%s::jsonb) AS item "
-            f"{_on_conflict(table, columns, key, replace, greatest, self.dialect)}",
+            f"{_on_conflict(table, columns, key, replace, greatest, self.dialect, add)}",
             (_json_rows(rows),),
         )
 

@@ -94,6 +94,17 @@ def test_upsert_rows_without_replacing_keeps_what_is_there(store: ViewStore) -> 
         assert things(cur) == [("a", 1, "old", 1), ("b", 1, "new", 2)]
 
 
+def test_upsert_rows_adds_up_the_columns_named_to_add(store: ViewStore) -> None:
+    with store.transaction() as cur:
+        cur.upsert_rows("things", COLUMNS, [("a", 1, "old", 2)], key=KEY, add=("n",))
+        cur.upsert_rows(
+            "things", COLUMNS, [("a", 1, "new", 3), ("b", 1, "new", 4)], key=KEY, add=("n",)
+        )
+
+    with store.transaction(readonly=True) as cur:
+        assert things(cur) == [("a", 1, "new", 5), ("b", 1, "new", 4)]
+
+
 def test_upsert_rows_takes_columns_that_are_null_throughout(store: ViewStore) -> None:
     with store.transaction() as cur:
         cur.upsert_rows("things", COLUMNS, [("a", 1, None, None), ("b", 2, None, None)], key=KEY)
