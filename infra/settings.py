@@ -296,8 +296,9 @@ class Settings(BaseSettings):
     @field_validator("pseudonym_secret")
     @classmethod
     def _check_pseudonym_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            _decode_master_key(value.get_secret_value(), "OVERGANG_PSEUDONYM_SECRET")
+        if value is None or not value.get_secret_value().strip():
+            return None  # empty, as compose files pass an unset variable: none configured
+        _decode_master_key(value.get_secret_value(), "OVERGANG_PSEUDONYM_SECRET")
         return value
 
     def pseudonym_secret_material(self) -> bytes | None:
