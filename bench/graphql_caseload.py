@@ -272,6 +272,9 @@ class CountingCursor(ViewCursor):
     def fetchall(self) -> list[dict[str, Any]]:
         return self._cursor.fetchall()
 
+    def fetchmany(self, size: int) -> list[dict[str, Any]]:
+        return self._cursor.fetchmany(size)
+
     @property
     def rowcount(self) -> int:
         return self._cursor.rowcount

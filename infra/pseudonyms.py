@@ -47,13 +47,15 @@ class StudyPseudonyms:
         Each kind of id (a young person, a transition, ...) has its own prefix; the HMAC
         covers the kind too, so one id never has the same pseudonym as two kinds.
         """
-        text = _canonical(identifier)
-        known = self._known.get((kind, text))
+        # Remembered as given, too: a replay asks for the same ids millions of times.
+        given = (kind, identifier if isinstance(identifier, str) else identifier.hex)
+        known = self._known.get(given)
         if known is None:
+            text = _canonical(identifier)
             digest = hmac.digest(self._key, f"{kind}\x00{text}".encode(), hashlib.sha256)
             encoded = base64.b32encode(digest).decode().lower()
             known = f"{kind}-{encoded[:_PSEUDONYM_CHARACTERS]}"
-            self._known[(kind, text)] = known
+            self._known[given] = known
         return known
 
 

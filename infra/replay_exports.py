@@ -15,12 +15,13 @@ store returns them in.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from infra.pseudonyms import StudyPseudonyms
 from projections.risk_flags import FLAGS, HISTORY
-from projections.store import Row, ViewCursor, quote_identifier
+from projections.store import Row, ViewCursor, ViewStore, quote_identifier
 
 CsvTable = tuple[list[str], list[list[str]]]
 """A CSV file's header and rows, as text."""
@@ -145,28 +146,81 @@ EXPORTS: tuple[Export, ...] = (
 )
 
 
-def export_table(
-    cur: ViewCursor, export: Export, pseudonyms: StudyPseudonyms, erased: Collection[str]
-) -> CsvTable:
-    """The rows of ``export``, pseudonymized and sorted, without the erased."""
-    header = list(export.columns)
-    selected = ", ".join(
-        f"{expression} AS {quote_identifier(name)}" for name, expression in export.columns.items()
-    )
-    rows: list[list[str]] = []
-    for row in cur.execute(f"SELECT {selected} FROM {quote_identifier(export.table)}").fetchall():
-        if _hex(row[export.person]) in erased:
-            continue
-        rows.append(
-            [
-                _pseudonym(pseudonyms, export.pseudonymized[name], row[name])
-                if name in export.pseudonymized
-                else _text(row[name])
-                for name in header
-            ]
+PSEUDONYM_FUNCTION = "study_pseudonym"
+"""The SQL function a replay's store offers: ``study_pseudonym(kind, id)``."""
+
+_FETCH = 5000
+
+
+def sql_functions(pseudonyms: StudyPseudonyms) -> dict[str, Callable[..., str | None]]:
+    """The functions a replay's scratch store must offer for :class:`ExportedRows`."""
+
+    def study_pseudonym(kind: str, identifier: str | None) -> str | None:
+        return None if identifier is None or identifier == "" else pseudonyms.of(identifier, kind)
+
+    return {PSEUDONYM_FUNCTION: study_pseudonym}
+
+
+class ExportedRows(Sequence[Sequence[str]]):
+    """The rows of ``export``, pseudonymized, sorted, without the erased: read from the
+    store as they are written, never all in memory (the events alone are a row each).
+
+    The database sorts them by their pseudonymized values, so the order depends on the
+    content and the study only (sorting by the stored ids would line rows of two studies
+    up person by person, and so link their pseudonyms). The store must offer
+    :func:`sql_functions`.
+    """
+
+    def __init__(self, store: ViewStore, export: Export, erased: Collection[str]) -> None:
+        self._store = store
+        self._export = export
+        self._erased = frozenset(erased)
+        person = export.columns[export.person]
+        table = quote_identifier(export.table)
+        with store.transaction(readonly=True) as cur:
+            total = cur.execute(f"SELECT COUNT(*) AS n FROM {table}").fetchone()
+            left_out = cur.execute(
+                f"SELECT COUNT(*) AS n FROM {table} WHERE {person} = ANY(%s)",
+                (sorted(self._erased),),
+            ).fetchone()
+        assert total is not None and left_out is not None
+        self._length = total["n"] - (left_out["n"] if self._erased else 0)
+
+    def _select(self) -> str:
+        export = self._export
+        selected = [f"{export.columns[export.person]} AS person__"]
+        for name, expression in export.columns.items():
+            if name in export.pseudonymized:
+                value = f"{PSEUDONYM_FUNCTION}('{export.pseudonymized[name]}', {expression})"
+            else:
+                value = expression
+            selected.append(f"{value} AS {quote_identifier(name)}")
+        order = ", ".join(str(number) for number in range(2, len(selected) + 1))
+        return (
+            f"SELECT {', '.join(selected)} FROM {quote_identifier(export.table)} ORDER BY {order}"
         )
-    rows.sort()
-    return header, rows
+
+    def __iter__(self) -> Iterator[Sequence[str]]:
+        header = list(self._export.columns)
+        with self._store.transaction(readonly=True) as cur:
+            cur.execute(self._select())
+            while rows := cur.fetchmany(_FETCH):
+                for row in rows:
+                    if _hex(row["person__"]) not in self._erased:
+                        yield [_text(row[name]) for name in header]
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> Sequence[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Sequence[str]]: ...
+
+    def __getitem__(self, index: int | slice) -> Sequence[str] | Sequence[Sequence[str]]:
+        rows = list(self)  # not for large tables: iterate them
+        return rows[index]
 
 
 # --- risk rules compared ----------------------------------------------------------------
@@ -299,12 +353,6 @@ def _by_rule(flags: Sequence[Flag], erased: Collection[str]) -> dict[str, Counte
 
 def _hex(value: str | None) -> str:
     return "" if value is None else value.replace("-", "").lower()
-
-
-def _pseudonym(pseudonyms: StudyPseudonyms, prefix: str, value: object) -> str:
-    if value is None or value == "":
-        return ""
-    return pseudonyms.of(str(value), prefix)
 
 
 def _text(value: object) -> str:

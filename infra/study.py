@@ -36,11 +36,12 @@ from infra.replay import (
 )
 from infra.replay_exports import (
     EXPORTS,
+    ExportedRows,
     compare_rules,
     export_flags,
-    export_table,
     flags_as_of,
     rules_suffix,
+    sql_functions,
 )
 from infra.report import ReportPage, Section, Table, write_report
 from infra.study_report import outcome_sections
@@ -49,7 +50,7 @@ from projections.columns import iso_utc
 from projections.outcome_figures import outcomes_as_of
 from projections.risk_flags import RiskFlagsProjection
 from projections.risk_rules import RULE_VERSIONS, rules_as_if_always
-from projections.store import ScratchSQLiteViewStore, ViewCursor
+from projections.store import ScratchSQLiteViewStore, ViewStore
 
 STORE_FILE = "replay.sqlite"
 IN_FORCE_RULES = 1
@@ -111,29 +112,37 @@ def replay_study(
         projections.append(candidate.with_suffix(rules_suffix(request.compare_rules)))
     window = ReplayWindow(request.as_of, request.by)
     with _store_directory(request.store) as directory:
-        store = ScratchSQLiteViewStore(directory / STORE_FILE)
+        store = ScratchSQLiteViewStore(directory / STORE_FILE, functions=sql_functions(pseudonyms))
         try:
             counts = replay_in_parallel(
                 open_source, store, projections, window, workers=workers, progress=progress
             )
-            with store.transaction(readonly=True) as cur:
-                page = _page(cur, request, pseudonyms, counts)
+            # Written while the store is open: the per-person tables stream from it.
+            files = write_report(request.out, _page(store, request, pseudonyms, counts))
         finally:
             store.close()
-    return StudyResult(counts=counts, files=write_report(request.out, page))
+    return StudyResult(counts=counts, files=files)
 
 
 def _page(
-    cur: ViewCursor, request: StudyReplay, pseudonyms: StudyPseudonyms, counts: ReplayCounts
+    store: ViewStore, request: StudyReplay, pseudonyms: StudyPseudonyms, counts: ReplayCounts
 ) -> ReportPage:
     erased = counts.erased
     as_of = iso_utc(request.as_of)
-    sections = outcome_sections(outcomes_as_of(cur, request.as_of))
+    with store.transaction(readonly=True) as cur:
+        sections = outcome_sections(outcomes_as_of(cur, request.as_of))
+        flags = flags_as_of(cur, as_of)
+        candidate = (
+            None
+            if request.compare_rules is None
+            else flags_as_of(cur, as_of, rules_suffix(request.compare_rules))
+        )
     tables = [
-        Table(export.name, *export_table(cur, export, pseudonyms, erased), export.caption)
+        Table(
+            export.name, list(export.columns), ExportedRows(store, export, erased), export.caption
+        )
         for export in EXPORTS
     ]
-    flags = flags_as_of(cur, as_of)
     tables.append(
         Table(
             "people_risk_flags",
@@ -151,8 +160,7 @@ def _page(
             tables=tables,
         )
     )
-    if request.compare_rules is not None:
-        candidate = flags_as_of(cur, as_of, rules_suffix(request.compare_rules))
+    if request.compare_rules is not None and candidate is not None:
         sections.append(
             Section(
                 f"Risk rules: version {IN_FORCE_RULES} against version {request.compare_rules}",

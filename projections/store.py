@@ -212,6 +212,10 @@ class ViewCursor(ABC):
     @abstractmethod
     def fetchall(self) -> list[Row]: ...
 
+    @abstractmethod
+    def fetchmany(self, size: int) -> list[Row]:
+        """The next ``size`` rows at most (none: the result is exhausted)."""
+
     @property
     @abstractmethod
     def rowcount(self) -> int:
@@ -331,6 +335,10 @@ class SQLiteViewCursor(ViewCursor):
         rows: list[Row] = self._cursor.fetchall()
         return rows
 
+    def fetchmany(self, size: int) -> list[Row]:
+        rows: list[Row] = self._cursor.fetchmany(size)
+        return rows
+
     @property
     def rowcount(self) -> int:
         return self._cursor.rowcount
@@ -435,13 +443,22 @@ class ScratchSQLiteViewStore(SQLiteViewStore):
     freed pages need not be zeroed either.
     """
 
+    def __init__(
+        self, path: Path | str, *, functions: Mapping[str, Callable[..., Any]] | None = None
+    ) -> None:
+        super().__init__(path)
+        self._functions = dict(functions or {})
+
     def _connect(self) -> sqlite3.Connection:
         conn = super()._connect()
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA secure_delete=OFF")
-        conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute(f"PRAGMA cache_size=-{SCRATCH_CACHE_KIB}")
+        # SQL functions of the caller's (a study's pseudonyms), so that large results can
+        # be sorted by them in the database rather than in memory.
+        for name, function in self._functions.items():
+            conn.create_function(name, -1, function, deterministic=True)
         return conn
 
     def absorb(
@@ -458,6 +475,8 @@ class ScratchSQLiteViewStore(SQLiteViewStore):
                 create(SQLiteViewCursor(conn.cursor()))
                 for table in tables:
                     name = quote_identifier(table)
+                    # What ``create`` seeded (a settings row) is in the copy too.
+                    conn.execute(f"DELETE FROM main.{name}")
                     conn.execute(f"INSERT INTO main.{name} SELECT * FROM absorbed.{name}")
                 conn.execute("COMMIT")
             finally:
@@ -628,6 +647,9 @@ class PostgresViewCursor(ViewCursor):
 
     def fetchall(self) -> list[Row]:
         return self._cursor.fetchall()
+
+    def fetchmany(self, size: int) -> list[Row]:
+        return self._cursor.fetchmany(size)
 
     @property
     def rowcount(self) -> int:

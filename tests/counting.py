@@ -29,6 +29,9 @@ class CountingCursor(ViewCursor):
     def fetchall(self) -> list[Row]:
         return self._inner.fetchall()
 
+    def fetchmany(self, size: int) -> list[Row]:
+        return self._inner.fetchmany(size)
+
     @property
     def rowcount(self) -> int:
         return self._inner.rowcount

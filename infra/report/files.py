@@ -35,8 +35,21 @@ def _write_text(path: Path, text: str) -> Path:
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Path:
-    """Write one CSV file (UTF-8, no BOM, ``\\n`` line ends) and return its path."""
-    return _write_text(path, csv_text(header, rows))
+    """Write one CSV file (UTF-8, no BOM, ``\\n`` line ends) and return its path.
+
+    The rows are written as they come, so a table of millions of rows is never held in
+    memory; a row with another number of cells than the header is refused."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(header)
+        for number, row in enumerate(rows, start=1):
+            if len(row) != len(header):
+                raise ValueError(
+                    f"{path.name}: row {number} has {len(row)} cells, the header {len(header)}"
+                )
+            writer.writerow([cell_text(cell) for cell in row])
+    return path
 
 
 def write_report(out_dir: Path, page: ReportPage) -> list[Path]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from html import escape
+from itertools import islice
 
 __all__ = [
     "Cell",
@@ -62,6 +63,8 @@ class Table:
 
     def __post_init__(self) -> None:
         _check_name(self.name, "table")
+        if not isinstance(self.rows, list | tuple):
+            return  # rows streamed from elsewhere: checked as they are written
         for number, row in enumerate(self.rows, start=1):
             if len(row) != len(self.header):
                 raise ValueError(
@@ -186,7 +189,8 @@ _NUM = ' class="num"'
 
 
 def _table(table: Table, preview: int) -> list[str]:
-    rows = list(table.rows)[:preview]
+    # Only the preview is read: a table may stream millions of rows from a store.
+    rows = list(islice(table.rows, preview))
     numeric = [
         bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows)
         for i in range(len(table.header))

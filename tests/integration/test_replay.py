@@ -197,6 +197,16 @@ def test_the_same_replay_gives_byte_identical_files(cli: Any, tmp_path: Path) ->
     assert first == second
 
 
+def test_two_workers_write_what_one_writes(cli: Any, tmp_path: Path) -> None:
+    for workers in ("1", "2"):
+        code, _ = cli(
+            "--as-of", "2025-05-15", "--study", "pilot", "--compare-rules", "2",
+            "--workers", workers, "--out", str(tmp_path / workers),
+        )  # fmt: skip
+        assert code == 0
+    assert files_of(tmp_path / "1") == files_of(tmp_path / "2")
+
+
 def test_pseudonyms_are_stable_in_a_study_and_unlinkable_across_studies(
     history: History, cli: Any, tmp_path: Path
 ) -> None:

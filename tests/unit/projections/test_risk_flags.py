@@ -841,6 +841,9 @@ class _FailingWrites(ViewCursor):
     def fetchall(self) -> list[Row]:
         return self._cur.fetchall()
 
+    def fetchmany(self, size: int) -> list[Row]:
+        return self._cur.fetchmany(size)
+
     @property
     def rowcount(self) -> int:
         return self._cur.rowcount
