@@ -74,7 +74,7 @@ from projections.decision_checks import (
     sanction_rule_at,
 )
 from projections.dispatch import Handlers
-from projections.store import Row, ViewCursor
+from projections.store import Row, ViewCursor, rows_by
 
 AUDIT = "decision_audit"
 FACTS = "decision_audit_facts"
@@ -743,3 +743,21 @@ class DecisionAuditView:
             (ids,),
         ).fetchall()
         return {row["decision_id"]: _entry(row) for row in rows}
+
+    @staticmethod
+    def of_young_people(cur: ViewCursor, young_person_ids: Sequence[str]) -> dict[str, list[Row]]:
+        """Each young person's decisions (ids in hex), newest first (by when decided, then
+        by log position), keyed by young person id; ids without decisions map to ``[]``.
+        One statement for all of them."""
+        return rows_by(
+            young_person_ids,
+            "young_person_id",
+            lambda ids: [
+                _entry(row)
+                for row in cur.execute(
+                    f"SELECT {', '.join(AUDIT_COLUMNS)} FROM {AUDIT} "
+                    "WHERE young_person_id = ANY(%s) ORDER BY occurred_at DESC, position DESC",
+                    (ids,),
+                ).fetchall()
+            ],
+        )

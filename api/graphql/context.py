@@ -26,6 +26,7 @@ from api.graphql.errors import NOT_YET_VISIBLE, UNAUTHENTICATED, graphql_error
 from domain.actors import Actor
 from projections.alerts import AlertsView
 from projections.caseload import CaseloadView
+from projections.decision_audit import DecisionAuditView
 from projections.plan import PlanView
 from projections.risk_flags import RiskFlagsView
 from projections.store import Row, ViewCursor, ViewStore
@@ -74,6 +75,7 @@ class Loaders:
         self.caseload_entry = self._by_key(CaseloadView.of_young_people)
         self.caseload: DataLoader[CaseloadKey, list[Row]] = DataLoader(self._load_caseloads)
         self.open_alerts = self._by_key(AlertsView.open_for)
+        self.decisions = self._by_key(DecisionAuditView.of_young_people)
 
     def _by_key(
         self, query: Callable[[ViewCursor, list[str]], Mapping[str, T | None]]

@@ -170,6 +170,43 @@ def danish_date_time(text: str) -> str:
     return f"{moment.day}. {month} {moment.year}, {moment:%H.%M}"
 
 
+DECISIONS = """
+query ($id: ID!) { caseload(counsellorId: $id) { entries(first: 500) { entries {
+  youngPersonId youngPerson { name decisions { decisionId complete checks { passed } } } } } } }
+"""
+
+
+def test_a_direct_link_shows_the_name_and_the_decisions_the_api_answers(
+    page: Any, demo_server: DemoServer
+) -> None:
+    identity = demo_server.counsellor_identity
+    entries = demo_server.graphql(identity, DECISIONS, id=str(demo_server.counsellor_id))[
+        "caseload"
+    ]["entries"]["entries"]
+    chosen = max(entries, key=lambda entry: len(entry["youngPerson"]["decisions"]))
+    decisions = chosen["youngPerson"]["decisions"]
+    assert decisions, "the demo made no decision about the counsellor's young people"
+    log_in(page, identity)
+
+    # Opened by a link, not from the caseload: the name comes from the young person's read.
+    page.goto(f"/#/person/{chosen['youngPersonId']}")
+    page.reload()
+
+    expect(page.get_by_role("heading", name=chosen["youngPerson"]["name"], level=1)).to_be_visible()
+    table = page.get_by_role("table", name="Myndighedsafgørelser")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(len(decisions))
+    shown = rows.evaluate_all("rs => rs.map(r => r.dataset.decisionId)")
+    assert shown == [decision["decisionId"] for decision in decisions]  # newest first
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers == ["Afgjort", "Afgørelse", "Fuldstændighed", "Klage og forløb"]
+    for row, decision in zip(rows.all(), decisions, strict=True):
+        failed = sum(1 for check in decision["checks"] if check["passed"] is False)
+        expect(row.locator(".checks li")).to_have_count(failed)
+    page.locator("#person-decisions").scroll_into_view_if_needed()
+    screenshot(page, "03b-young-person-decisions")
+
+
 def test_acknowledging_an_alert(page: Any, demo_server: DemoServer) -> None:
     identity = demo_server.counsellor_identity
     person = demo_server.alerted_young_person_id

@@ -58,6 +58,8 @@ query Caseload($id: ID!) {
         openFlags { rule }
         openAlerts { id status daysQuiet }
         youngPerson {
+          name
+          decisions { decisionId complete }
           riskFlags { rule }
           plan { goal milestones { title status } }
           transitions { kind phase daysSinceStart steps { step } }
@@ -297,5 +299,6 @@ def test_sql_round_trips_per_caseload_request_do_not_grow_with_the_caseload(
     small = _statements_for_caseload(services, 5)
     large = _statements_for_caseload(services, 50)
 
-    # counsellor, entries, flags, alerts, plan, milestones, transitions, steps, timeline
-    assert small == large == 9
+    # counsellor, entries, flags, alerts, plan, milestones, transitions, steps, timeline,
+    # the young people's rows (names) and their decisions
+    assert small == large == 11

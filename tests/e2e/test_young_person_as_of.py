@@ -20,6 +20,7 @@ PERSON = """
 query Person($id: ID!, $asOf: DateTime) {
   youngPerson(id: $id, asOf: $asOf) {
     id
+    name
     timeline { position occurredAt recordedAt eventType actorId actorRole summary details }
     riskFlags {
       rule ruleVersion severity subject since openUntil
@@ -34,6 +35,10 @@ query Person($id: ID!, $asOf: DateTime) {
       id kind phase fromSituation programme toInstitutionId expectedStart startedAt
       educationStartedAt educationInstitutionId endedAt daysSinceStart
       steps { step occurredAt note }
+    }
+    decisions {
+      decisionId kind readinessLevel occurredAt complete
+      checks { name passed } appealCourse { status appealedAt }
     }
   }
 }
@@ -158,6 +163,7 @@ def test_just_after_the_referral_only_the_referral_is_there(api: Api, history: H
     answer = person(api, history.young_person_id, at(6, 9))
 
     assert answer["id"] == str(history.young_person_id)
+    assert answer["name"] == payloads.referral()["name"]
     assert event_types(answer) == ["Referred"]
     assert (answer["riskFlags"], answer["plan"], answer["transitions"]) == ([], None, [])
 
@@ -227,8 +233,14 @@ def test_a_transition_shows_its_phase_steps_and_days_as_of_the_date(
     assert [step["step"] for step in transition["steps"]] == ["APPLIED"]
     # The decision of 22 May at 09:00 had not been made yet; an hour later it had.
     assert "ReadinessAssessed" not in event_types(answer)
-    assert event_types(person(api, history.young_person_id, at(22, 10)))[-1] == (
-        "ReadinessAssessed"
+    assert answer["decisions"] == []
+    decided = person(api, history.young_person_id, at(22, 10))
+    assert event_types(decided)[-1] == "ReadinessAssessed"
+    [decision] = decided["decisions"]
+    assert (decision["kind"], decision["occurredAt"], decision["complete"]) == (
+        "READINESS_ASSESSMENT",
+        "2024-05-22T09:00:00+00:00",
+        True,
     )
 
 
@@ -288,6 +300,7 @@ def test_an_erased_persons_past_carries_no_personal_text(api: Api) -> None:
     assert "PersonalDataErased" not in event_types(answer)
     assert "ContactRecorded" in event_types(answer)
     assert answer["plan"]["goal"] is None
+    assert answer["name"] is None
     assert [t["programme"] for t in answer["transitions"]] == [None]
     text = json.dumps(answer)
     for personal in (

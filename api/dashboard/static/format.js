@@ -99,6 +99,10 @@ const LABELS = {
   APPEAL_DECIDED: "Klage afgjort",
   REVOKED: "Tilbagekaldt",
   SUPERSEDED: "Erstattet",
+  UPHELD: "Stadfæstet",
+  CHANGED: "Ændret",
+  ANNULLED: "Ophævet",
+  REMITTED: "Hjemvist",
   // Roles
   counsellor: "Rådgiver",
   team_lead: "Teamleder",

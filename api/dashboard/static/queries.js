@@ -35,7 +35,7 @@ query TeamCaseloads($teamId: String!) {
 export const YOUNG_PERSON = `
 query YoungPerson($id: ID!, $waitForPosition: Int) {
   youngPerson(id: $id, waitForPosition: $waitForPosition) {
-    id
+    id name
     timeline(first: 1000) { position occurredAt eventType actorRole summary details }
     riskFlags { rule ruleVersion severity subject since openUntil details }
     plan {
@@ -45,6 +45,11 @@ query YoungPerson($id: ID!, $waitForPosition: Int) {
     transitions {
       id kind phase programme expectedStart startedAt educationStartedAt endedAt daysSinceStart
       steps { step occurredAt }
+    }
+    decisions {
+      decisionId kind readinessLevel occurredAt complete personalDataErased
+      checks { name passed }
+      appealCourse { status appealedAt outcome appealDecidedAt revokedAt supersededAt }
     }
   }
 }`;

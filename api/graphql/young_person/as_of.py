@@ -33,6 +33,8 @@ from api.graphql.context import Context, Loaders
 from api.graphql.errors import INVALID_ARGUMENT, graphql_error
 from domain.application import Overgang
 from projections.base import PositionedEvent, Projection
+from projections.caseload import CaseloadProjection
+from projections.decision_audit import DecisionAuditProjection
 from projections.plan import PlanProjection
 from projections.risk_flags import RiskFlagsProjection
 from projections.store import MemorySQLiteViewStore
@@ -60,6 +62,9 @@ def person_projections() -> list[Projection]:
         RiskFlagsProjection(),
         PlanProjection(),
         TransitionsProjection(),
+        DecisionAuditProjection(),
+        # The name (``YoungPerson.name``): as the referral gave it, null once erased.
+        CaseloadProjection(),
     ]
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 import strawberry
 
 from api.graphql.context import Context, Loaders, TimelineKey
+from api.graphql.decision_audit.types import AuditedDecision
 from api.graphql.errors import INVALID_ARGUMENT, graphql_error
 from api.graphql.timeline.types import TimelineEntry
 from api.graphql.young_person.parts import Plan, RiskFlag, Transition, loaders_of
@@ -35,6 +36,18 @@ class YoungPerson:
     @classmethod
     def of(cls, young_person_id: UUID, loaders: Loaders | None = None) -> YoungPerson:
         return cls(id=strawberry.ID(str(young_person_id)), key=young_person_id.hex, loaders=loaders)
+
+    @strawberry.field(
+        description="The name given at the referral. Personal; null once erased (with "
+        "`asOf` too: an erased name is gone from the past as well)."
+    )
+    async def name(self, info: strawberry.Info[Context, None]) -> str | None:
+        # The caseload view's row: the live one is already loaded by the access check.
+        row = await loaders_of(info, self.loaders).caseload_entry.load(self.key)
+        name: str | None = None if row is None else row["name"]
+        if name is not None:
+            info.context.read_personal_data(self.key, "name")
+        return name
 
     @strawberry.field(
         description="Every fact of the case in the order it happened (ties: log order)."
@@ -84,3 +97,15 @@ class YoungPerson:
         if rows:
             info.context.read_personal_data(self.key, "transitions")
         return [Transition.from_row(row, loaders.now, self.loaders) for row in rows or []]
+
+    @strawberry.field(
+        description="Every authority decision about the young person, newest first (by when "
+        "it was decided), with its legal completeness checks and the appeal's course, as "
+        "the decision audit keeps them (no free text). With `asOf`: those made by then, "
+        "their course as it stood then."
+    )
+    async def decisions(self, info: strawberry.Info[Context, None]) -> list[AuditedDecision]:
+        rows = await loaders_of(info, self.loaders).decisions.load(self.key)
+        if rows:
+            info.context.read_personal_data(self.key, "decisions")
+        return [AuditedDecision.from_row(row) for row in rows or []]

@@ -5,8 +5,8 @@ import { days, formatDate, formatDateTime, label, shortId } from "../format.js";
 import { request } from "../graphql.js";
 import { ACKNOWLEDGE_ALERT } from "../queries.js";
 
-/** Young people's names as the caseloads told them (the YoungPerson type has no name):
- * kept in memory only, never stored, so closing the tab forgets them. */
+/** Young people's names as the caseloads told them (a young person's page asks for the
+ * name itself): kept in memory only, never stored, so closing the tab forgets them. */
 export const names = new Map();
 
 const MESSAGES = {

@@ -1,5 +1,5 @@
 // A young person's page: open alerts (to acknowledge), the contact chart, risk flags, the
-// plan, transitions and the timeline.
+// plan, transitions, authority decisions and the timeline.
 
 import { contactChart } from "../charts.js";
 import { h } from "../dom.js";
@@ -18,7 +18,8 @@ const RANGES = [
 let chosenRange = 26;
 
 export async function personView({ main, session, id, announce, waitForPosition = null, focusAlerts = false }) {
-  const title = names.get(id) ?? `Ung ${shortId(id)}`;
+  // Until the person is read (and if the read fails): the caseload's name, if one was seen.
+  let title = names.get(id) ?? `Ung ${shortId(id)}`;
   let person;
   let alerts;
   try {
@@ -37,6 +38,14 @@ export async function personView({ main, session, id, announce, waitForPosition 
   if (!person) {
     main.replaceChildren(heading(title), h("p", {}, "Ikke fundet."));
     return;
+  }
+  // The name from the API (also when opened by a direct link); null once erased.
+  if (person.name) {
+    title = person.name;
+    names.set(id, person.name);
+  } else {
+    names.delete(id);
+    title = `Ung ${shortId(id)}`;
   }
 
   const reload = async (position) => {
@@ -85,6 +94,7 @@ export async function personView({ main, session, id, announce, waitForPosition 
     ),
     h("div", { class: "grid-2" }, flagsCard(person.riskFlags), planCard(person.plan)),
     transitionsCard(person.transitions),
+    decisionsCard(person.decisions),
     timelineCard(person.timeline),
   );
   if (focusAlerts) main.querySelector("#person-alerts")?.focus();
@@ -205,6 +215,75 @@ function transitionsCard(transitions) {
           ),
         )
       : h("p", { class: "muted" }, "Ingen overgange."),
+  );
+}
+
+// Completeness as the decision audit judges it: complete, what is missing, or (the texts
+// erased with the young person's personal data) that it cannot be told any more.
+function completeness(decision) {
+  if (decision.complete === true) return badge("Fuldstændig", "ok");
+  if (decision.complete === null) return badge("Kan ikke afgøres (persondata slettet)", "low");
+  const missing = decision.checks.filter((check) => check.passed === false);
+  return [
+    badge("Mangler", "high"),
+    h("ul", { class: "checks" }, missing.map((check) => h("li", {}, label(check.name)))),
+  ];
+}
+
+// The appeal's course: in force, or appealed, decided on appeal, revoked or replaced, when.
+function appealCourse(course) {
+  const when = {
+    APPEALED: course.appealedAt,
+    APPEAL_DECIDED: course.appealDecidedAt,
+    REVOKED: course.revokedAt,
+    SUPERSEDED: course.supersededAt,
+  }[course.status];
+  return [
+    label(course.status),
+    when ? [" ", dateCell(when)] : "",
+    course.outcome ? h("div", { class: "muted" }, `Udfald: ${label(course.outcome).toLowerCase()}`) : "",
+    course.status === "APPEAL_DECIDED" && course.appealedAt
+      ? h("div", { class: "muted" }, "Påklaget ", dateCell(course.appealedAt))
+      : "",
+  ];
+}
+
+function decisionsCard(decisions) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "decisions-heading", id: "person-decisions" },
+    h("h2", { id: "decisions-heading" }, `Afgørelser (${decisions.length})`),
+    decisions.length
+      ? h(
+          "table",
+          { class: "data compact decisions" },
+          h("caption", {}, "Myndighedsafgørelser, nyeste først, med de lovpligtige tjek og klageforløb."),
+          h(
+            "thead",
+            {},
+            h("tr", {}, ["Afgjort", "Afgørelse", "Fuldstændighed", "Klage og forløb"].map((t) => h("th", { scope: "col" }, t))),
+          ),
+          h(
+            "tbody",
+            {},
+            decisions.map((decision) =>
+              h(
+                "tr",
+                { dataset: { decisionId: decision.decisionId, complete: String(decision.complete) } },
+                h("td", {}, dateCell(decision.occurredAt)),
+                h(
+                  "td",
+                  {},
+                  label(decision.kind),
+                  decision.readinessLevel ? h("div", { class: "muted" }, label(decision.readinessLevel)) : "",
+                ),
+                h("td", {}, completeness(decision)),
+                h("td", {}, appealCourse(decision.appealCourse)),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "Ingen afgørelser."),
   );
 }
 
