@@ -16,7 +16,10 @@ the clock, the store's row order or the machine.
 
 from __future__ import annotations
 
+import logging
+import resource
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +54,8 @@ from projections.outcome_figures import outcomes_as_of
 from projections.risk_flags import RiskFlagsProjection
 from projections.risk_rules import RULE_VERSIONS, rules_as_if_always
 from projections.store import ScratchSQLiteViewStore, ViewStore
+
+log = logging.getLogger(__name__)
 
 STORE_FILE = "replay.sqlite"
 IN_FORCE_RULES = 1
@@ -114,11 +119,22 @@ def replay_study(
     with _store_directory(request.store) as directory:
         store = ScratchSQLiteViewStore(directory / STORE_FILE, functions=sql_functions(pseudonyms))
         try:
+            began = time.perf_counter()
             counts = replay_in_parallel(
                 open_source, store, projections, window, workers=workers, progress=progress
             )
+            replayed = time.perf_counter()
             # Written while the store is open: the per-person tables stream from it.
             files = write_report(request.out, _page(store, request, pseudonyms, counts))
+            log.info(
+                "study replay: read models %.1f s, report %.1f s (%d files); peak memory "
+                "%d MiB here, %d MiB in the largest worker",
+                replayed - began,
+                time.perf_counter() - replayed,
+                len(files),
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+            )
         finally:
             store.close()
     return StudyResult(counts=counts, files=files)
