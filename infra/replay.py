@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -302,12 +303,7 @@ def replay_in_parallel(
             )
         finally:
             source.close()
-        reports = [results.get() for _ in processes]
-        for process in processes:
-            process.join()
-        failed = [report for report in reports if isinstance(report, str)]
-        if failed:
-            raise ReplayError(f"a replay worker failed: {failed[0]}")
+        _await_workers(results, processes)
         for path, group in zip(parts, groups[1:], strict=True):
             store.absorb(path, [table for p in group for table in p.tables], _creator(group))
     finally:
@@ -322,6 +318,25 @@ def replay_in_parallel(
 
 class ReplayError(Exception):
     """A part of a parallel replay failed (its message names the error's type only)."""
+
+
+def _await_workers(results: Any, processes: Sequence[Any]) -> None:
+    """Wait for every worker's report; a worker that fails, or dies without a word
+    (killed, out of memory), fails the replay rather than leaving it waiting."""
+    reports: list[object] = []
+    while len(reports) < len(processes):
+        try:
+            reports.append(results.get(timeout=1.0))
+        except queue.Empty:
+            dead = [p for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                code = dead[0].exitcode
+                raise ReplayError(f"a replay worker ended with exit code {code}") from None
+            continue
+        if isinstance(reports[-1], str):
+            raise ReplayError(f"a replay worker failed: {reports[-1]}")
+    for process in processes:
+        process.join()
 
 
 def _creator(group: Sequence[Projection]) -> Callable[[ViewCursor], None]:
