@@ -21,9 +21,10 @@ Rules worth knowing:
   linked with its institution (referred by it, or with a transition, an education or
   consent to share with it).
 - Admins manage the organisation and may erase (the data-protection officer's duty), but
-  read no personal data. Auditors read decisions and the access log only. Evaluators will
-  read pseudonymised data (none is served yet). Evaluators, team leads and auditors read
-  the outcomes, which are aggregates without any young person's id.
+  read no personal data. Auditors read decisions and the access log only. Evaluators get
+  pseudonymised data as files (`overgang replay`, run by an operator), not through the API.
+  Evaluators, team leads and auditors read the outcomes, which are aggregates without any
+  young person's id.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ POLICY: Mapping[Permission, Mapping[Role, Reach]] = {
     Permission.MANAGE_ORGANISATION: {ADMIN: Reach.ANY},
     Permission.READ_DECISION_AUDIT: {AUDITOR: Reach.ANY},
     Permission.READ_ACCESS_LOG: {AUDITOR: Reach.ANY},
-    # Study-scoped pseudonymised data: nothing serves it yet.
+    # Study-scoped pseudonymised data: the API serves none (replay reports are files).
     Permission.READ_PSEUDONYMISED: {EVALUATOR: Reach.ANY},
     # The outcomes: aggregates only (no young person's id), organisation-wide.
     Permission.READ_OUTCOMES: {EVALUATOR: Reach.ANY, TEAM_LEAD: Reach.ANY, AUDITOR: Reach.ANY},
