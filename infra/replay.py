@@ -45,8 +45,11 @@ log = logging.getLogger(__name__)
 LOCAL_TIME = ZoneInfo("Europe/Copenhagen")
 """An as-of date is a Danish calendar day: it ends at midnight in Copenhagen."""
 
-READ_BATCH = 5000
-"""Events read and decoded per round trip to the event store."""
+READ_BATCH = 20_000
+"""Events read, decoded and applied at a time. Large: the read models load and save each
+young person's state once per batch, and a long history has thousands of people active
+at once (20,000 events against 5,000: a fifth less time per event on 1.2 million; about
+40 MiB of decoded events)."""
 
 _ERASED_TOPIC = get_topic(PersonalDataErased)
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,11 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
         "events_replayed": result.counts.events_replayed,
         "out": str(request.out),
         "files": len(result.files),
+        # This process's peak, and the largest worker's: their sum bounds the replay's.
+        "peak_memory_mib": {
+            "main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+            "worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+        },
     }
     print(json.dumps(summary), flush=True)
     return 0

@@ -17,7 +17,6 @@ the clock, the store's row order or the machine.
 from __future__ import annotations
 
 import logging
-import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -127,13 +126,10 @@ def replay_study(
             # Written while the store is open: the per-person tables stream from it.
             files = write_report(request.out, _page(store, request, pseudonyms, counts))
             log.info(
-                "study replay: read models %.1f s, report %.1f s (%d files); peak memory "
-                "%d MiB here, %d MiB in the largest worker",
+                "study replay: read models %.1f s, report %.1f s (%d files)",
                 replayed - began,
                 time.perf_counter() - replayed,
                 len(files),
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
             )
         finally:
             store.close()

@@ -487,9 +487,9 @@ class ScratchSQLiteViewStore(SQLiteViewStore):
             self._release(conn)
 
 
-SCRATCH_CACHE_KIB = 256 * 1024
-"""The page cache of a scratch store: 256 MiB, so a replay's tables mostly stay in memory
-(SQLite takes it as needed, not up front)."""
+SCRATCH_CACHE_KIB = 128 * 1024
+"""The page cache of a scratch store: 128 MiB per process (SQLite takes it as needed, not
+up front); the operating system's file cache holds the rest of a replay's tables."""
 
 
 class MemorySQLiteViewStore(SQLiteViewStore):
