@@ -24,26 +24,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import math
 import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from _support import fresh_database
+from _support import fresh_database, write_history
 from pydantic import SecretStr
 
 from infra.bootstrap import all_projections, build_services, build_view_store
 from infra.runner import ProjectionRunner
 from infra.settings import Settings
-from infra.simulate import DEMO_SEED, SimulationProgress, simulate
-
-EVENTS_PER_PLACE_MONTH = 16.5
-"""About how many events one young person's place yields per simulated month (measured
-17-18; a little less here, so the target is reached)."""
-
-NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)  # a fixed end, so each run writes the same
+from infra.simulate import DEMO_SEED, SimulationProgress
 
 
 def progress_on_stderr() -> Callable[[SimulationProgress], None]:
@@ -113,26 +105,13 @@ def main() -> None:
     args = parser.parse_args()
     target = 20_000 if args.quick else args.events
     months = 12 if args.quick else args.months
-    youth = max(1, math.ceil(target / (EVENTS_PER_PLACE_MONTH * months)))
 
     with fresh_database(args.url) as url:
         master_key = base64.b64encode(os.urandom(32)).decode()
         settings = Settings(database_url=url, master_key=SecretStr(master_key))
-        print(f"simulating {youth:,} young people at a time over {months} months", file=sys.stderr)
-        services = build_services(settings)
-        try:
-            began = time.perf_counter()
-            summary = simulate(
-                services.app,
-                youth=youth,
-                months=months,
-                seed=args.seed,
-                now=NOW,
-                progress=progress_on_stderr(),
-            )
-            write_seconds = time.perf_counter() - began
-        finally:
-            services.close()
+        summary, write_seconds = write_history(
+            settings, target, months, args.seed, progress=progress_on_stderr()
+        )
 
         read_before, read_before_s = read_and_decode(settings, args.batch_size)
         applied, catch_up_s, names = catch_up(settings, args.batch_size)

@@ -21,26 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
-from _support import fresh_database, use_throwaway_secrets
+from _support import HISTORY_END, fresh_database, use_throwaway_secrets, write_history
 
-from infra.bootstrap import build_services
 from infra.settings import Settings
-from infra.simulate import DEMO_SEED, simulate
-
-EVENTS_PER_PLACE_MONTH = 16.5
-"""About how many events one young person's place yields per simulated month."""
-
-NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)  # a fixed end, so each run writes the same
+from infra.simulate import DEMO_SEED
 
 READ_AND_DECODE = """
 import sys, time
@@ -77,29 +69,15 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[str, float, float
     return output, seconds, usage.ru_maxrss / 1024  # Linux: kilobytes
 
 
-def write_history(url: str, events: int, months: int, seed: int) -> int:
-    youth = max(1, math.ceil(events / (EVENTS_PER_PLACE_MONTH * months)))
-    print(f"simulating {youth:,} young people at a time over {months} months", file=sys.stderr)
-    services = build_services(Settings(database_url=url))
-    try:
-        began = time.perf_counter()
-        summary = simulate(services.app, youth=youth, months=months, seed=seed, now=NOW)
-        print(
-            f"  wrote {summary.events:,} events in {time.perf_counter() - began:,.0f} s",
-            file=sys.stderr,
-        )
-        return summary.events
-    finally:
-        services.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--events", type=int, default=1_000_000, help="at least this many")
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--seed", type=int, default=DEMO_SEED)
-    parser.add_argument("--as-of", default=NOW.date().isoformat(), help="replay to this date")
+    parser.add_argument(
+        "--as-of", default=HISTORY_END.date().isoformat(), help="replay to this date"
+    )
     parser.add_argument("--database", default=None, help="a database holding a history already")
     parser.add_argument("--quick", action="store_true", help="a small run (about 20,000 events)")
     args = parser.parse_args()
@@ -111,7 +89,8 @@ def main() -> None:
     with ExitStack() as stack:
         url = args.database or stack.enter_context(fresh_database(args.url))
         if args.database is None:
-            write_history(url, target, months, args.seed)
+            summary, seconds = write_history(Settings(database_url=url), target, months, args.seed)
+            print(f"  wrote {summary.events:,} events in {seconds:,.0f} s", file=sys.stderr)
         env = {**os.environ, "OVERGANG_DATABASE_URL": url}
         out = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "report"
         python = sys.executable

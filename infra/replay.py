@@ -263,19 +263,7 @@ def replay_in_parallel(
     """
     groups = split_by_cost(projections, workers)
     if len(groups) == 1:
-        source = open_source()
-        try:
-            return replay_into(
-                source.recorder,
-                source.mapper,
-                store,
-                groups[0],
-                window,
-                batch_size=batch_size,
-                progress=progress,
-            )
-        finally:
-            source.close()
+        return _replay_share(open_source, store, groups[0], window, batch_size, progress)
     context = multiprocessing.get_context("fork")
     parts = [
         store.path.with_name(f"{store.path.stem}.part{index}.sqlite")
@@ -293,19 +281,7 @@ def replay_in_parallel(
     for process in processes:
         process.start()
     try:
-        source = open_source()
-        try:
-            counts = replay_into(
-                source.recorder,
-                source.mapper,
-                store,
-                groups[0],
-                window,
-                batch_size=batch_size,
-                progress=progress,
-            )
-        finally:
-            source.close()
+        counts = _replay_share(open_source, store, groups[0], window, batch_size, progress)
         _await_workers(results, processes)
         for path, group in zip(parts, groups[1:], strict=True):
             store.absorb(path, [table for p in group for table in p.tables], _creator(group))
@@ -350,6 +326,30 @@ def _creator(group: Sequence[Projection]) -> Callable[[ViewCursor], None]:
     return create
 
 
+def _replay_share(
+    open_source: Callable[[], LogSource],
+    store: ViewStore,
+    group: Sequence[Projection],
+    window: ReplayWindow,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> ReplayCounts:
+    """One process's share of a replay: open the log, replay ``group`` into ``store``."""
+    source = open_source()
+    try:
+        return replay_into(
+            source.recorder,
+            source.mapper,
+            store,
+            group,
+            window,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    finally:
+        source.close()
+
+
 def _replay_part(
     open_source: Callable[[], LogSource],
     path: Path,
@@ -358,19 +358,13 @@ def _replay_part(
     batch_size: int,
     results: Any,
 ) -> None:
-    """A worker's life: open the log, replay into its own file, report, end."""
+    """A worker's life: replay its share into its own file, report, end."""
     try:
-        source = open_source()
         store = ScratchSQLiteViewStore(path)
         try:
-            results.put(
-                replay_into(
-                    source.recorder, source.mapper, store, group, window, batch_size=batch_size
-                )
-            )
+            results.put(_replay_share(open_source, store, group, window, batch_size))
         finally:
             store.close()
-            source.close()
     except BaseException as error:  # reported to the parent, which raises
         # The type only: an error's text may quote a row.
         results.put(type(error).__name__)
