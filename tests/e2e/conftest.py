@@ -123,6 +123,16 @@ class Api:
             headers["Idempotency-Key"] = key
         return headers
 
+    def graphql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+        """A GraphQL request with ``token`` (default: the default token); the body of its
+        answer, which must be a 200."""
+        response = self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers(token)
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     def post(
         self,
         path: str,

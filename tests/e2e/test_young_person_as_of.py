@@ -54,21 +54,12 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def graphql(api: Api, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
-    response = api.client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=api.headers(token)
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def person(api: Api, young_person_id: UUID, as_of: datetime | None = None) -> Any:
     """The young person's answer (``None``: null), with or without ``asOf``."""
     variables: dict[str, Any] = {"id": str(young_person_id)}
     if as_of is not None:
         variables["asOf"] = iso(as_of)
-    body = graphql(api, PERSON, **variables)
+    body = api.graphql(PERSON, **variables)
     assert "errors" not in body, body["errors"]
     return body["data"]["youngPerson"]
 
@@ -320,8 +311,8 @@ def test_another_teams_counsellor_is_refused_as_for_an_unknown_id(
     other_team = api.token_for(Actor(id="counsellor-elsewhere", role=Role.COUNSELLOR), team="x")
     variables = {"asOf": iso(at(24))}
 
-    refused = graphql(api, PERSON, other_team, id=str(history.young_person_id), **variables)
-    unknown = graphql(api, PERSON, id=str(uuid4()), **variables)
+    refused = api.graphql(PERSON, other_team, id=str(history.young_person_id), **variables)
+    unknown = api.graphql(PERSON, id=str(uuid4()), **variables)
 
     assert refused["data"] == unknown["data"] == {"youngPerson": None}
     assert codes(refused) == codes(unknown) == ["forbidden"]
@@ -343,7 +334,7 @@ def test_a_read_as_of_a_date_is_in_the_access_log(api: Api, history: History) ->
 
 
 def test_a_date_without_a_time_zone_is_refused(api: Api, history: History) -> None:
-    body = graphql(api, PERSON, id=str(history.young_person_id), asOf="2024-05-24T09:00:00")
+    body = api.graphql(PERSON, id=str(history.young_person_id), asOf="2024-05-24T09:00:00")
 
     assert codes(body) == ["invalid_argument"]
     assert body["data"] == {"youngPerson": None}
@@ -357,12 +348,12 @@ def test_one_request_may_ask_for_a_bounded_number_of_dates(api: Api, history: Hi
         )
         return f"{{ {fields} }}"
 
-    allowed = graphql(api, query(MAX_REPLAYS_PER_REQUEST))
-    too_many = graphql(api, query(MAX_REPLAYS_PER_REQUEST + 1))
+    allowed = api.graphql(query(MAX_REPLAYS_PER_REQUEST))
+    too_many = api.graphql(query(MAX_REPLAYS_PER_REQUEST + 1))
 
     assert "errors" not in allowed
     assert codes(too_many) == ["invalid_argument"]
     # The same date asked twice is replayed once.
     same = f'youngPerson(id: "{history.young_person_id}", asOf: "{iso(at(9))}") {{ id }}'
     repeated = " ".join(f"a{n}: {same}" for n in range(MAX_REPLAYS_PER_REQUEST + 1))
-    assert "errors" not in graphql(api, f"{{ {repeated} }}")
+    assert "errors" not in api.graphql(f"{{ {repeated} }}")

@@ -34,20 +34,11 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-def graphql(api: Api, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
-    response = api.client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=api.headers(token)
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def person(api: Api, young_person_id: UUID, as_of: datetime | None = None) -> Any:
     variables: dict[str, Any] = {"id": str(young_person_id)}
     if as_of is not None:
         variables["asOf"] = as_of.isoformat()
-    body = graphql(api, PERSON, **variables)
+    body = api.graphql(PERSON, **variables)
     assert "errors" not in body, body["errors"]
     return body["data"]["youngPerson"]
 
@@ -130,7 +121,7 @@ def test_decisions_are_newest_first_with_their_checks_and_appeal_course(api: Api
     assert by_id[str(earlier)]["kind"] == "OTHER"
     assert by_id[str(earlier)]["occurredAt"] == (assessed_at - HOUR).isoformat()
     # The very entries the auditor's decision audit shows.
-    audit = graphql(api, AUDIT, api.token_for(AUDITOR), **{"from": start.isoformat()})
+    audit = api.graphql(AUDIT, api.token_for(AUDITOR), **{"from": start.isoformat()})
     audited = {
         entry["decisionId"]: entry
         for entry in audit["data"]["decisionAudit"]["entries"]
@@ -154,7 +145,7 @@ def test_a_young_person_without_decisions_has_none_and_another_persons_are_not_t
     }
     """
 
-    body = graphql(api, query, a=str(deciding), b=str(quiet))
+    body = api.graphql(query, a=str(deciding), b=str(quiet))
 
     assert "errors" not in body, body["errors"]
     assert body["data"] == {
@@ -205,7 +196,7 @@ def test_another_teams_counsellor_is_refused_the_decisions(api: Api) -> None:
     start = api.clock()
 
     for variables in ({}, {"asOf": api.clock().isoformat()}):
-        refused = graphql(api, PERSON, other_team, id=str(young_person_id), **variables)
+        refused = api.graphql(PERSON, other_team, id=str(young_person_id), **variables)
 
         assert refused["data"] == {"youngPerson": None}
         assert [error["extensions"]["code"] for error in refused["errors"]] == ["forbidden"]
@@ -234,7 +225,7 @@ def test_the_name_is_read_logged_and_gone_after_erasure_with_the_decision_facts_
     # Only what was asked for is logged.
     api.clock.advance(minutes=1)
     only_id = api.clock()
-    body = graphql(api, "query($id: ID!) { youngPerson(id: $id) { id } }", id=str(young_person_id))
+    body = api.graphql("query($id: ID!) { youngPerson(id: $id) { id } }", id=str(young_person_id))
     assert "errors" not in body
     assert reads_since(api, young_person_id, only_id) == []
 
