@@ -12,15 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from infra.bootstrap import build_app
 from infra.keys import KeyConfigurationError
 from infra.pseudonyms import study_pseudonyms
 from infra.replay import LogSource, ReplayBy, parse_as_of, sealed_mapper
 from infra.settings import Settings
-from infra.study import StudyReplay, StudyReplayError, replay_study
 from projections.risk_rules import RULE_VERSIONS
 
 log = logging.getLogger("overgang")
@@ -88,6 +84,10 @@ def _as_of(text: str) -> Any:
 
 def run_replay(settings: Settings, args: argparse.Namespace) -> int:
     """Replay as ``args`` ask; prints one line of JSON: what was replayed and written."""
+    # Here, not at the top: every other command of the CLI would import the report
+    # writer and rich for nothing (about 50 ms).
+    from infra.study import StudyReplay, StudyReplayError, replay_study
+
     try:
         pseudonyms = study_pseudonyms(settings, args.study)
     except (KeyConfigurationError, ValueError) as error:
@@ -147,6 +147,9 @@ class _ProgressBar:
     a second. Disabled, it shows nothing and costs nothing."""
 
     def __init__(self, *, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self._enabled = enabled
         self._bar = Progress(
             TextColumn("replaying"),

@@ -10,7 +10,7 @@ offline (no scripts, no fonts or styles from the network)::
     write_report(out_dir, page)
 """
 
-from infra.report.files import csv_text, write_csv, write_report
+from infra.report.files import write_csv, write_report
 from infra.report.html import Cell, Chart, ReportPage, Section, Table, cell_text, render_page
 from infra.report.svg import MONTH_MARKS, PALETTE, bar_chart, line_chart, nice_ticks, step_chart
 
@@ -24,7 +24,6 @@ __all__ = [
     "Table",
     "bar_chart",
     "cell_text",
-    "csv_text",
     "line_chart",
     "nice_ticks",
     "render_page",

@@ -9,23 +9,12 @@ the new ones.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from infra.report.html import Cell, ReportPage, cell_text, render_page
 
 __all__ = ["write_csv", "write_report"]
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
-    """A CSV document: a header line, then one line per row, quoted only where needed."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([cell_text(cell) for cell in row])
-    return buffer.getvalue()
 
 
 def _write_text(path: Path, text: str) -> Path:

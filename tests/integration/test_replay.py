@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -329,5 +328,4 @@ def test_a_replay_reads_a_postgresql_event_store(postgres_history: History, tmp_
     )
     assert results[0].counts.erased == {postgres_history.erased.hex}
     assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
-    assert os.path.exists(tmp_path / "a" / "risk_rules_compared.csv")
-    assert timedelta(0) < NOW - as_of
+    assert (tmp_path / "a" / "risk_rules_compared.csv").read_text().count("\n") > 1
