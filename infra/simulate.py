@@ -836,7 +836,8 @@ class _Simulation:
         enrol_day = review_at.date() + timedelta(days=self.rng.randint(0, 3))
         reviewed_at = review_at + self.minutes(0, 50)
         enrol_at = max(self.some_time(enrol_day, 10, 15), reviewed_at + self.minutes(10, 60))
-        if outcome is ReviewOutcome.ACCEPTED and not self.ok(enrol_at):
+        # The meeting began before now, but its decisions are written down after it.
+        if not self.ok(enrol_at if outcome is ReviewOutcome.ACCEPTED else reviewed_at):
             return
         note = self.note(txt.REVIEW_NOTES[outcome.value])
         review_day = review_at.date()
@@ -1398,7 +1399,8 @@ def _draft_plan(sim: _Simulation, day: date, _: Any) -> bool:
     """The plan, written together within the first month, with its first milestones."""
     rng, case = sim.rng, sim.case
     moment = sim.when(day, 9, 14)
-    if not sim.ok(moment):
+    # The plan and its milestones follow the meeting a minute apart (up to 4 minutes).
+    if not sim.ok(moment + timedelta(minutes=4)):
         return False
     person = sim.person
     case.target_programme = case.target_programme or _programme_guess(sim)
@@ -1523,7 +1525,13 @@ def _review_plan(sim: _Simulation, day: date, _: Any) -> bool:
         sim.schedule(case, day + timedelta(days=rng.randint(7, 28)), "review")
         return True
     moment = sim.when(day, 9, 14)
-    if not sim.ok(moment):
+    settled = sum(
+        not m.pending and (m.status == "missed" or (m.status == "open" and m.due < day))
+        for m in case.milestones
+    )
+    # The review, the milestones it settles and a new one follow the meeting a minute
+    # apart: the last of them, not only the meeting, must lie before now (or the closing).
+    if not sim.ok(moment + timedelta(minutes=3 + settled)):
         return False
     case.review_postponed = False
     person = sim.person
@@ -1672,7 +1680,7 @@ def _start_transition(sim: _Simulation, day: date, _: Any) -> bool:
         case.transition_planned = False  # one at a time; the open one plans the next
         return True
     moment = sim.when(day, 9, 15)
-    if not sim.ok(moment):
+    if not sim.ok(moment + timedelta(minutes=2)):  # the consent follows 2 minutes later
         return False
     person = sim.person
     kind, target, programme, start = _choose_transition(sim, day)
@@ -1910,7 +1918,7 @@ def _dropout(sim: _Simulation, day: date, transition: _Transition) -> bool:
 
 def _redraft(sim: _Simulation, day: date, _: Any) -> bool:
     moment = sim.when(day, 9, 14)
-    if not sim.ok(moment):
+    if not sim.ok(moment + timedelta(minutes=2)):  # the milestone follows 2 minutes later
         return False
     person = sim.person
     goal = sim.note(txt.PLAN_GOALS).format(programme=_programme_guess(sim))
