@@ -40,6 +40,7 @@ from uuid import UUID
 import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import OperationalError
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -443,7 +444,9 @@ class PostgresKeyTable:
 
         Connections are not checked before use (that would double the round trips): a
         connection the server dropped fails once, the pool discards it, and the one retry
-        runs on a fresh one. Every write here is safe to repeat.
+        runs on a fresh one. Every write here is safe to repeat. When the retry fails too,
+        the database is away: that is raised as the event store raises it (eventsourcing's
+        ``OperationalError``), which the API answers with a 503 and workers retry.
         """
         for attempt in (1, 2):
             try:
@@ -452,9 +455,9 @@ class PostgresKeyTable:
                         return work(conn)
                     with conn.transaction():
                         return work(conn)
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as error:
                 if attempt == 2:
-                    raise
+                    raise OperationalError(str(error)) from error
         raise AssertionError("unreachable")
 
     @staticmethod

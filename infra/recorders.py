@@ -23,7 +23,14 @@ from typing import Any
 from uuid import UUID
 
 import eventsourcing.postgres
-from eventsourcing.persistence import IntegrityError, InternalError, Notification, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -36,6 +43,7 @@ from eventsourcing.sqlite import (
     SQLiteCursor,
     SQLiteDatastore,
 )
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -48,6 +56,19 @@ IDEMPOTENCY_TABLE = "idempotency_keys"
 # no other lock of Overgang uses), and how often a lost race is tried again.
 _DDL_LOCK = 0x0FE7_E5E7
 _CREATE_ATTEMPTS = 5
+# eventsourcing tries each read and write of the event store ten times, 0.2 s apart, and
+# each attempt may wait the connect timeout for a connection: with the database away, a
+# command would get its 503 only after some 22 s, longer than proxies and people wait.
+# Pooled connections are checked before use (POSTGRES_PRE_PING in infra.bootstrap), so a
+# restarted server costs no attempt; the second covers a connection lost in between.
+STORE_ATTEMPTS = 2
+
+
+def _fewer_attempts(method: Any) -> Any:
+    """``method`` of eventsourcing's recorders, tried ``STORE_ATTEMPTS`` times."""
+    return retry((InterfaceError, OperationalError), max_attempts=STORE_ATTEMPTS, wait=0.2)(
+        method.__wrapped__
+    )
 
 
 def _encode_ids(ids: Mapping[str, UUID]) -> str:
@@ -182,8 +203,16 @@ class _SerializedCreation(PostgresAggregateRecorder):
 class PostgresSnapshotRecorder(_SerializedCreation):
     """The snapshot store's recorder."""
 
+    insert_events = _fewer_attempts(PostgresAggregateRecorder.insert_events)
+    select_events = _fewer_attempts(PostgresAggregateRecorder.select_events)
+
 
 class PostgresIdempotentRecorder(_SerializedCreation, PostgresApplicationRecorder):
+    insert_events = _fewer_attempts(PostgresApplicationRecorder.insert_events)
+    select_events = _fewer_attempts(PostgresApplicationRecorder.select_events)
+    select_notifications = _fewer_attempts(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _fewer_attempts(PostgresApplicationRecorder.max_notification_id)
+
     def __init__(
         self, datastore: PostgresDatastore, events_table_name: str = "stored_events"
     ) -> None:

@@ -58,8 +58,10 @@ log = logging.getLogger(__name__)
 RETRY_BASE = 0.25
 """Seconds before the first retry after a failure; doubles with each further failure."""
 
-MAX_BACKOFF = 30.0
-"""Seconds: the longest wait between retries while a database is away."""
+MAX_BACKOFF = 5.0
+"""Seconds: the longest wait between retries while a database is away (one connection
+attempt every few seconds costs the server nothing, and the read models catch up within
+seconds of its return rather than half a minute)."""
 
 STOP_CHECK_INTERVAL = 0.5
 """Seconds: how long a LISTEN wait may keep ``stop()`` waiting."""
@@ -219,8 +221,12 @@ class ProjectionRunner:
                 self._refresh_statistics(
                     [p for p in self.projections if only is None or p.name in only]
                 )
-        if total:
+        # A catch-up worth noting at INFO; following the log event by event (a batch of a
+        # command's one or two events) would be a line per command.
+        if total >= self.batch_size:
             log.info("projections caught up: %d events, positions %s", total, self._known)
+        elif total:
+            log.debug("projections caught up: %d events", total)
         return total
 
     def _step(

@@ -41,6 +41,24 @@ def drop_database(url: str, admin_url: str = ADMIN_URL) -> None:
         )
 
 
+def allow_connections(url: str, allowed: bool, admin_url: str = ADMIN_URL) -> None:
+    """Refuse (or allow again) connections to ``url``'s database, ending the open ones:
+    the database goes away for its clients while the server stays up for everyone else."""
+    name = str(conninfo_to_dict(url)["dbname"])
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.SQL("true" if allowed else "false")
+            )
+        )
+        if not allowed:
+            # Waits (up to 5 s) until each session has ended, not just been told to.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+
 def database_url(admin_url: str, dbname: str) -> str:
     params = conninfo_to_dict(admin_url)
     user = params.get("user", "postgres")
