@@ -13,6 +13,11 @@ which asks the policy in ``api.access``:
   unknown id is refused like another team's;
 - ``GuardDep`` in the handler, for checks that need the body (a partner's institution, the
   team a counsellor belongs to).
+
+Checks read the primary, never a read replica (``ApiServices.read_views``): the write side
+here, the primary's caseload view in GraphQL. A replica lags behind by its replication
+delay, and access must not: a young person handed over to another team is out of reach at
+once. Both reads are cheap (the aggregate cache; one batched query a request).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from projections.store import ViewStore
 class ApiSettings(AuthSettings, Protocol):
     @property
     def read_your_writes_timeout(self) -> float: ...
+
+    @property
+    def graphql_introspection(self) -> bool: ...
 
 
 class ProjectionWaiter(Protocol):
@@ -96,10 +104,24 @@ class ApiServices(Protocol):
     def app(self) -> Overgang: ...
 
     @property
-    def views(self) -> ViewStore: ...
+    def views(self) -> ViewStore:
+        """The primary's read models: what writes (the access log) and access checks use,
+        so a replica lagging behind never lets someone read what they may no longer see."""
+        ...
 
     @property
     def projections(self) -> ProjectionWaiter: ...
+
+    @property
+    def read_views(self) -> ViewStore:
+        """What GraphQL queries and read-only downloads read: a read replica's read models
+        (``OVERGANG_READ_DATABASE_URL``), else ``views``. Never written to."""
+        ...
+
+    @property
+    def read_views_waiter(self) -> ProjectionWaiter:
+        """Read your writes on ``read_views``: waits until *they* show a position."""
+        ...
 
     @property
     def settings(self) -> ApiSettings: ...

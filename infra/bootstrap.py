@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
 
+from api.deps import ProjectionWaiter
 from domain.alerts import QuietPolicy
 from domain.application import Clock, CommandContext, CommandResult, IdempotentOutcome, Overgang
 from domain.vocabulary import ErasureRequester
@@ -21,6 +22,7 @@ from infra.keys import DataKeyStore, load_master_keys, open_data_key_store
 from infra.locks import FileProjectionLocks, PostgresProjectionLocks, ProjectionLocks
 from infra.outbox import use_webhook_endpoints
 from infra.personal_mapper import PERSONAL_MAPPER_TOPIC, use_data_keys
+from infra.replica import ReadReplica
 from infra.runner import ProjectionRunner
 from infra.settings import Settings
 from infra.webhooks import WebhookDeliverer, build_webhook_deliverer
@@ -61,6 +63,19 @@ class Services:
     # Sends the outbox's webhooks; None when no webhook URL is configured. Start it with
     # ``webhooks.start_in_thread()`` or call ``webhooks.deliver_due()``.
     webhooks: WebhookDeliverer | None = None
+    # OVERGANG_READ_DATABASE_URL's read models; None: every read is of ``views``.
+    replica: ReadReplica | None = None
+
+    @property
+    def read_views(self) -> ViewStore:
+        """What GraphQL queries and read-only downloads read: the replica's read models
+        when one is configured. Writes (the access log) and access checks use ``views``."""
+        return self.views if self.replica is None else self.replica.views
+
+    @property
+    def read_views_waiter(self) -> ProjectionWaiter:
+        """Read-your-writes for ``read_views``: waits until they show a position."""
+        return self.projections if self.replica is None else self.replica
 
     def find_idempotent_outcome(self, key: str) -> IdempotentOutcome | None:
         recorder: OutcomeFinder = self.app.recorder  # type: ignore[assignment]
@@ -80,6 +95,8 @@ class Services:
         if self.webhooks is not None:
             self.webhooks.close()
         self.projections.stop()
+        if self.replica is not None:
+            self.replica.close()
         self.views.close()
         self.app.close()
         self.keys.close()
@@ -132,6 +149,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
         "POSTGRES_LOCK_TIMEOUT": str(settings.postgres_lock_timeout),
         "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),
+        # A pooled connection is checked before use: after a restart of the server the
+        # first commands find fresh connections rather than failing on dead ones.
+        "POSTGRES_PRE_PING": "y",
         "APPLICATION_RECORDER_TOPIC": "infra.recorders:PostgresIdempotentRecorder",
     }
     return env
@@ -201,6 +221,14 @@ def build_services(
     runner.setup()
     access_log = ViewStoreAccessLog(views)
     access_log.setup()
+    replica = None
+    if settings.read_database_url is not None:
+        replica = ReadReplica.connect(
+            settings.read_database_url,
+            [projection.name for projection in runner.projections],
+            pool_size=settings.postgres_pool_size,
+            poll_interval=settings.projection_poll_interval,
+        )
     return Services(
         settings=settings,
         app=app,
@@ -210,4 +238,5 @@ def build_services(
         keys=keys,
         access_log=access_log,
         webhooks=build_webhook_deliverer(settings, app, clock),
+        replica=replica,
     )

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     # None: embedded, SQLite files under data_dir. A postgresql:// URL: events and read
     # models in that PostgreSQL database.
     database_url: str | None = None
+    # A read replica of database_url (a hot standby): API processes answer GraphQL queries
+    # and read-only downloads from its read models; writes and access checks stay on
+    # database_url. Needs a PostgreSQL database_url.
+    read_database_url: str | None = None
     data_dir: Path = Path("var")
 
     # HS256: tokens signed with jwt_secret. The default is for embedded development only:
@@ -116,6 +120,9 @@ class Settings(BaseSettings):
     # Seconds: the SQLite poll and the PostgreSQL periodic wake-up of projection runners.
     projection_poll_interval: float = Field(default=0.25, gt=0)
     read_your_writes_timeout: float = Field(default=5.0, ge=0)
+    # GraphQL introspection (`__schema`, `__type`) and with it GraphiQL at /graphql. Off in
+    # production (docker-compose.yml): clients there use the checked-in schema.graphql.
+    graphql_introspection: bool = True
     future_tolerance_seconds: int = Field(default=300, ge=0)
     # `overgang retention erase` erases everyone whose case closed more than this many
     # years ago.
@@ -187,6 +194,28 @@ class Settings(BaseSettings):
                 "(leave it unset to run embedded on SQLite)"
             )
         return value
+
+    @field_validator("read_database_url", mode="before")
+    @classmethod
+    def _check_read_database_url(cls, value: Any) -> Any:
+        # Like database_url; the message never quotes the URL (it may carry a password).
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not value.startswith(_POSTGRES_SCHEMES):
+            raise ValueError(
+                "OVERGANG_READ_DATABASE_URL must start with postgresql:// or postgres:// "
+                "(a read replica of the PostgreSQL primary; leave it unset to read there)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _require_primary_for_replica(self) -> Settings:
+        if self.read_database_url is not None and self.database_url is None:
+            raise ValueError(
+                "OVERGANG_READ_DATABASE_URL needs OVERGANG_DATABASE_URL: a read replica "
+                "is a copy of a PostgreSQL primary, and embedded runs have none"
+            )
+        return self
 
     @field_validator("master_key", "previous_master_keys", mode="before")
     @classmethod

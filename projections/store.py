@@ -663,6 +663,10 @@ class PostgresViewStore(ViewStore):
     construction, so building the store needs no server. Connections are checked before
     use, so a restarted server costs one ``ViewStoreUnavailableError`` at most per
     broken connection rather than a wedged process.
+
+    ``read_only``: every transaction is read-only, whatever the caller asks (a read
+    replica: a hot standby refuses writes, and any other copy must not drift from its
+    primary by a stray write).
     """
 
     dialect: Dialect = "postgres"
@@ -675,8 +679,10 @@ class PostgresViewStore(ViewStore):
         max_overflow: int = 0,
         timeout: float = 5.0,
         name: str = "overgang-views",
+        read_only: bool = False,
     ) -> None:
         self.conninfo = conninfo
+        self.read_only = read_only
         self._pool_size = pool_size
         self._max_overflow = max_overflow
         self._timeout = timeout
@@ -716,7 +722,7 @@ class PostgresViewStore(ViewStore):
         pool = self._get_pool()
         try:
             with pool.connection() as conn:
-                conn.read_only = readonly
+                conn.read_only = readonly or self.read_only
                 with conn.transaction(), conn.cursor() as cursor:
                     yield PostgresViewCursor(cursor)
         except psycopg.OperationalError as error:

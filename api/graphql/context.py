@@ -4,6 +4,12 @@ The context is built anew for each request, and with it the DataLoaders: their c
 never outlive a request (another caller, newer data). Loaders read the view store in a
 worker thread, because the view store is synchronous and the event loop must not wait on
 a database.
+
+With a read replica (``ApiServices.read_views``), answers come from the replica and access
+from the primary (``Context.access``): a replica lagging behind must never let someone
+read a young person who has left their team since. Lists the replica answers by team (a
+caseload, alerts) drop the young people the primary places elsewhere now
+(``Context.still_in_team``). Without a replica both are the same loaders: no query more.
 """
 
 from __future__ import annotations
@@ -144,9 +150,26 @@ class Context(BaseContext):
         """The caller; None when the request has no valid token (see ``IsAuthenticated``)."""
         self.actor: Actor | None = None if principal is None else principal.actor
         self.authentication_error = authentication_error
-        self.loaders = Loaders(services.views, services.clock())
+        self.loaders, self.access = self._new_loaders()
         self.reads: dict[PersonalDataRead, None] = {}
         """Personal data this request read; ``RecordReads`` logs them in one statement."""
+
+    def _new_loaders(self) -> tuple[Loaders, Loaders]:
+        services = self.services
+        now = services.clock()
+        loaders = Loaders(services.read_views, now)
+        if services.read_views is services.views:
+            return loaders, loaders
+        return loaders, Loaders(services.views, now)
+
+    def renew_loaders(self) -> None:
+        """Fresh loaders and a fresh reading of the clock (a long-lived subscription)."""
+        self.loaders, self.access = self._new_loaders()
+
+    @property
+    def has_replica(self) -> bool:
+        """Whether answers come from a read replica rather than the primary."""
+        return self.access is not self.loaders
 
     @classmethod
     def for_request(
@@ -188,11 +211,26 @@ class Context(BaseContext):
         require(self.principal, permission, target)
 
     async def require_young_person(self, permission: Permission, young_person_key: str) -> None:
-        """``permission`` on a young person (id in hex), judged from the caseload view (any
-        status, pending to erased): an unknown id is refused like another team's."""
-        row = await self.loaders.caseload_entry.load(young_person_key)
+        """``permission`` on a young person (id in hex), judged from the primary's caseload
+        view (any status, pending to erased): an unknown id is refused like another
+        team's."""
+        row = await self.access.caseload_entry.load(young_person_key)
         target = Target.unknown() if row is None else Target(team=row["team_id"])
         self.require(permission, target)
+
+    async def still_in_team(self, rows: list[Row]) -> list[Row]:
+        """``rows`` of a list the read models answered by team (each with ``young_person_id``
+        and ``team_id``), less those whose young person the primary places in another team
+        now (or does not know). One query for all the rows of a request, and none without
+        a replica."""
+        if not self.has_replica or not rows:
+            return rows
+        now = await self.access.caseload_entry.load_many([row["young_person_id"] for row in rows])
+        return [
+            row
+            for row, current in zip(rows, now, strict=True)
+            if current is not None and current["team_id"] == row["team_id"]
+        ]
 
     def read_personal_data(self, young_person_key: str, what: str) -> None:
         """Note that this request read ``what`` of the young person (id in hex)."""
@@ -203,9 +241,11 @@ class Context(BaseContext):
         return await self.loaders.read(query)
 
     async def wait_for(self, position: int) -> None:
-        """Read your own writes: wait until the read models have applied ``position``."""
+        """Read your own writes: wait until the read models the answers come from (the
+        replica's, if any) have applied ``position``."""
         timeout = self.services.settings.read_your_writes_timeout
-        reached = await to_thread.run_sync(self.services.projections.wait_for, position, timeout)
+        waiter = self.services.read_views_waiter
+        reached = await to_thread.run_sync(waiter.wait_for, position, timeout)
         if not reached:
             raise graphql_error(
                 NOT_YET_VISIBLE,

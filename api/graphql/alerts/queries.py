@@ -100,7 +100,7 @@ class AlertQueries:
         page = rows[:size]
         now = info.context.loaders.now
         return AlertPage(
-            entries=[Alert.from_row(row, now) for row in page],
+            entries=[Alert.from_row(row, now) for row in await info.context.still_in_team(page)],
             page_info=PageInfo(
                 end_cursor=AlertCursor.after_row(page[-1]).encode() if page else after,
                 has_next_page=len(rows) > size,

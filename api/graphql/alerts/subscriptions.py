@@ -23,7 +23,7 @@ from anyio import to_thread
 from api.access import Permission
 from api.graphql.alerts.queries import alert_team
 from api.graphql.alerts.types import Alert
-from api.graphql.context import Context, Loaders
+from api.graphql.context import Context
 from api.graphql.permissions import Allowed
 from projections.alerts import AlertsView
 
@@ -55,10 +55,10 @@ class AlertSubscriptions:
             )
             if rows:
                 position = max(int(row["raised_position"]) for row in rows)
-                context.loaders = Loaders(context.services.views, context.services.clock())
+                context.renew_loaders()
                 now = context.loaders.now
-                for row in rows:
-                    if row["team_id"] == team:
-                        yield Alert.from_row(row, now)
+                ours = await context.still_in_team([row for row in rows if row["team_id"] == team])
+                for row in ours:
+                    yield Alert.from_row(row, now)
             if len(rows) < BATCH:
                 await anyio.sleep(POLL_SECONDS)

@@ -29,9 +29,11 @@ class CaseloadQueries:
         key = parse_uuid(counsellor_id, "counsellorId").hex
         if wait_for_position is not None:
             await info.context.wait_for(wait_for_position)
-        row = await info.context.loaders.counsellor.load(key)
-        target = Target.unknown() if row is None else Target(team=row["team_id"])
+        # Access from the primary, the answer from the read models (see Context.access).
+        known = await info.context.access.counsellor.load(key)
+        target = Target.unknown() if known is None else Target(team=known["team_id"])
         info.context.require(Permission.READ_CASELOAD, target)
+        row = await info.context.loaders.counsellor.load(key)
         return None if row is None else Caseload.from_row(row)
 
     @strawberry.field(

@@ -140,13 +140,16 @@ class Caseload:
         # One more than asked: whether another page follows, without a count.
         rows = await info.context.loaders.caseload.load(CaseloadKey(self.key, size + 1, after_key))
         now = info.context.loaders.now
-        entries = [CaseloadEntry.from_row(row, now) for row in rows[:size]]
+        page = rows[:size]
+        shown = await info.context.still_in_team(page)
+        entries = [CaseloadEntry.from_row(row, now) for row in shown]
         for entry in entries:  # each carries the young person's name
             info.context.read_personal_data(entry.key, "caseload")
         return CaseloadPage(
             entries=entries,
             page_info=PageInfo(
-                end_cursor=str(entries[-1].young_person_id) if entries else after,
+                # After the page read, shown or not: the next page goes on from there.
+                end_cursor=str(graphql_id(page[-1]["young_person_id"])) if page else after,
                 has_next_page=len(rows) > size,
             ),
         )
