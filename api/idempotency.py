@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ApiServices, PrincipalDep, get_services_of
+from api.rest.common import Moment
 from domain.actors import Actor
 from domain.application import CommandContext, CommandResult, IdempotencyKey, Overgang
 from domain.errors import ConcurrentUpdateError
@@ -61,7 +62,7 @@ class CommandBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Moment | None = Field(
         default=None,
         description="When it happened in the world, with a time zone; default: now. "
         "It may lie in the past, but not more than a few minutes in the future.",

@@ -4,7 +4,7 @@ Resolvers raise ``graphql_error(code, message)`` for answers a client can act on
 exception becomes an error with a fixed message and a code (``unavailable`` for a database
 that is away, a domain error's own code), so internals never reach a client. A query that
 cannot run at all (bad syntax, unknown fields, beyond the size limits) is answered with
-HTTP 400 and the code ``invalid_query``.
+HTTP 400 and the code ``invalid_query`` (or a limit's own code, ``api.graphql.limits``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ INVALID_ARGUMENT = "invalid_argument"
 UNAVAILABLE = "unavailable"
 INTERNAL_ERROR = "internal_error"
 INVALID_QUERY = "invalid_query"
+INVALID_REQUEST = "invalid_request"
+"""The HTTP body is no GraphQL request (not JSON, no query, variables not an object)."""
 
 
 def graphql_error(code: str, message: str) -> GraphQLError:

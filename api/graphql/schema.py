@@ -2,6 +2,11 @@
 
 The schema is exported to ``schema.graphql`` at the repository root; a test fails when the
 two differ. Regenerate it with ``make schema``.
+
+Every request the router refuses is answered in JSON, with a status, an error code and a
+message: ``{"errors": [{"message": ..., "extensions": {"code": ...}}]}`` (``invalid_request``
+for a body that is no GraphQL request, ``unsupported_media_type`` for one that is not JSON,
+and the limits' codes of ``api.graphql.limits``).
 """
 
 from __future__ import annotations
@@ -9,9 +14,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import suppress
 from functools import lru_cache
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError, parse
+
+# Strawberry's own HTTP layer (a dependency of strawberry-graphql): its refusals.
+from cross_web import AsyncHTTPRequestAdapter
+from cross_web import HTTPException as StrawberryHTTPException
+from fastapi import Request, Response, WebSocket
+from fastapi.responses import JSONResponse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+)
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
@@ -20,10 +39,12 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.deps import ApiServices, get_verifier_of
@@ -35,18 +56,24 @@ from api.graphql.alerts.subscriptions import AlertSubscriptions
 from api.graphql.caseload.queries import CaseloadQueries
 from api.graphql.context import Context
 from api.graphql.decision_audit.queries import DecisionAuditQueries
-from api.graphql.errors import CodedErrors, InvalidQueriesAreBadRequests, is_server_fault
+from api.graphql.errors import (
+    INVALID_REQUEST,
+    CodedErrors,
+    InvalidQueriesAreBadRequests,
+    is_server_fault,
+)
+from api.graphql.limits import (
+    CACHED_DOCUMENTS,
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    QueryLimits,
+    RequestRefusedError,
+    check_request_size,
+)
 from api.graphql.outcomes.queries import OutcomeQueries
 from api.graphql.referrals.queries import ReferralQueries
 from api.graphql.young_person.queries import YoungPersonQueries
-
-# Generous for dashboards, tight enough that one request cannot ask for the whole database.
-MAX_DEPTH = 10
-MAX_ALIASES = 100
-MAX_TOKENS = 5000
-# Documents parsed and validated are kept (dashboards send the same few queries over and
-# over): parsing and validation cost more than executing a caseload query.
-CACHED_DOCUMENTS = 256
 
 # The limits' validation rules, built once: a rule class built per request would make
 # every request a miss of the validation cache, which is keyed by the rules.
@@ -117,7 +144,8 @@ schema = _Schema(
         RecordReads,
         InvalidQueriesAreBadRequests,
         CachedParsing,
-        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        # Last: it validates (with a cache), after the rules above are in place.
+        QueryLimits,
     ],
 )
 
@@ -138,12 +166,87 @@ def graphql_router(services: ApiServices) -> GraphQLRouter[Context, None]:
 
     # Websockets from any origin (a dashboard is served from its own): no cookie ever
     # authenticates here, so a foreign page gains nothing without the user's bearer token.
+    # Left out of the OpenAPI document: GraphQL describes itself (`schema.graphql`,
+    # introspection), and "JSON in, JSON out" would tell a REST client nothing.
+    # GraphiQL needs introspection: without it, /graphql serves no IDE.
     return _Router(
-        schema, context_getter=context_getter, graphql_ide="graphiql", allowed_origins=["*"]
+        schema,
+        context_getter=context_getter,
+        graphql_ide="graphiql" if services.settings.graphql_introspection else None,
+        allowed_origins=["*"],
+        include_in_schema=False,
+    )
+
+
+_CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed"}
+
+
+def _refusal(status: int, code: str, message: str) -> Response:
+    """A request refused before it ran, answered as GraphQL clients read errors."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
     )
 
 
 class _Router(GraphQLRouter[Context, None]):
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context | UnsetType = UNSET,
+        root_value: UnsetType | None = UNSET,
+    ) -> Response | WebSocket:
+        """Strawberry's refusals, answered in JSON with a code rather than as plain text."""
+        try:
+            return await super().run(request, context, root_value)  # type: ignore[arg-type]
+        except RequestRefusedError as error:
+            return _refusal(error.status, error.code, error.message)
+        except StrawberryHTTPException as error:
+            code = _CODE_BY_STATUS.get(error.status_code, INVALID_REQUEST)
+            return _refusal(error.status_code, code, error.reason)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body (or a GET's ``variables``): JSON, and an object (or a batch's list)."""
+        try:
+            parsed = super().parse_json(data)
+        except (UnicodeDecodeError, RecursionError) as error:
+            raise RequestRefusedError(
+                400, INVALID_REQUEST, "the body is not JSON in UTF-8, or nested too deeply"
+            ) from error
+        if not isinstance(parsed, dict | list):
+            raise RequestRefusedError(
+                400, INVALID_REQUEST, 'expected a JSON object, such as {"query": "..."}'
+            )
+        return parsed
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request, refused when it is not JSON or goes beyond the size limits."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and "application/json" not in content_type:
+            raise RequestRefusedError(
+                415,
+                "unsupported_media_type",
+                "a GraphQL request is JSON: send it with Content-Type: application/json",
+            )
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            check_request_size(item.query, item.variables)
+        return data
+
+    async def execute_single(  # type: ignore[override]
+        self, request_data: GraphQLRequestData, **kwargs: Any
+    ) -> ExecutionResult:
+        """Refused here, as strawberry would run them anyway: a document of several
+        operations without ``operationName`` (it would pick one), and a subscription over
+        plain HTTP (it would fail inside: subscriptions are served over websockets)."""
+        if request_data.query is not None:
+            with suppress(GraphQLError):  # a syntax error: reported as for any query
+                _refuse_unrunnable(
+                    _parse(request_data.query, max_tokens=MAX_TOKENS), request_data.operation_name
+                )
+        return await super().execute_single(request_data=request_data, **kwargs)
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """A websocket needs a valid bearer token, from ``connection_init``'s payload
         (``{"Authorization": "Bearer ..."}``) or else the upgrade request's header; without
@@ -160,3 +263,22 @@ class _Router(GraphQLRouter[Context, None]):
                 {"code": "unauthenticated", "message": error.message if error else "no token"}
             )
         return UNSET
+
+
+def _refuse_unrunnable(document: DocumentNode, operation_name: str | None) -> None:
+    """``RequestRefusedError`` for what the operation name leaves ambiguous, or a
+    subscription."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        raise RequestRefusedError(
+            400,
+            INVALID_REQUEST,
+            "the document has several operations: name the one to run in `operationName`",
+        )
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+        raise RequestRefusedError(
+            400,
+            INVALID_REQUEST,
+            "subscriptions are served over a websocket (graphql-transport-ws), not over plain HTTP",
+        )

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.rest import (
-    alerts,
-    contacts,
-    counsellors,
-    decision_audit,
-    decisions,
-    demo,
-    institutions,
-    personal_data,
-    plans,
-    referrals,
-    signals,
-    transitions,
-    young_people,
-)
-
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     """Every REST command, under ``/api/v1``."""
+    # Imported here, not above: `api.idempotency`, which every resource imports, takes its
+    # input types from `api.rest.common`, so importing the package must not import them.
+    from api.rest import (
+        alerts,
+        contacts,
+        counsellors,
+        decision_audit,
+        decisions,
+        demo,
+        institutions,
+        personal_data,
+        plans,
+        referrals,
+        signals,
+        transitions,
+        young_people,
+    )
+
     router = APIRouter(prefix=API_PREFIX)
     for resource in (
         referrals,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import Field, StrictBool
+from pydantic import Field, Strict, StrictBool
 
 from api.access import Permission
 from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, Text
+from api.rest.common import COMMAND_RESPONSES, JsonInteger, Text, TimeOfDay
 from domain.values import ContactDetails
 from domain.vocabulary import Channel, Direction, Place, Purpose
 
@@ -24,7 +23,8 @@ router = APIRouter(
     dependencies=[on_young_person(Permission.WORK_ON_CASE)],
 )
 
-Weekday = Annotated[int, Field(ge=1, le=7, strict=True)]
+Weekday = Annotated[int, Strict(), Field(ge=1, le=7), JsonInteger]
+Minutes = Annotated[int, Strict(), Field(ge=0, le=24 * 60), JsonInteger]
 
 
 class RecordContactRequest(CommandBody):
@@ -36,7 +36,7 @@ class RecordContactRequest(CommandBody):
         description="Whether the young person was reached: an unanswered call or text is "
         "an attempt, not contact."
     )
-    duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60, strict=True)
+    duration_minutes: Minutes | None = None
     note: Text = ""
 
     def to_domain(self) -> ContactDetails:
@@ -52,7 +52,7 @@ class RecordContactRequest(CommandBody):
 
 
 class AgreeWakeUpRequest(CommandBody):
-    wake_up_time: time = Field(description="Local time of the call or text, e.g. `07:00`.")
+    wake_up_time: TimeOfDay = Field(description="Local time of the call or text, e.g. `07:00`.")
     weekdays: list[Weekday] = Field(
         min_length=1, max_length=7, description="ISO weekdays: 1 is Monday, 7 is Sunday."
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, Strict
 
 from api.access import Permission
 from api.deps import requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, Name, TeamId
+from api.rest.common import COMMAND_RESPONSES, JsonInteger, Name, TeamId
 from domain.vocabulary import CounsellorRole
 
 router = APIRouter(
@@ -21,19 +22,18 @@ router = APIRouter(
 )
 
 CASELOAD_LIMIT_MAX = 1000
+CaseloadLimit = Annotated[int, Strict(), Field(ge=1, le=CASELOAD_LIMIT_MAX), JsonInteger]
 
 
 class RegisterCounsellorRequest(CommandBody):
     name: Name
     team_id: TeamId = Field(description="The team, as the municipality names it.")
     role: CounsellorRole
-    caseload_limit: int = Field(
-        ge=1, le=CASELOAD_LIMIT_MAX, strict=True, description="Usually 15 to 20."
-    )
+    caseload_limit: CaseloadLimit = Field(description="Usually 15 to 20.")
 
 
 class ChangeCaseloadLimitRequest(CommandBody):
-    caseload_limit: int = Field(ge=1, le=CASELOAD_LIMIT_MAX, strict=True)
+    caseload_limit: CaseloadLimit
 
 
 @router.post("", status_code=201)

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from api.access import Permission
 from api.deps import get_services_of, requires
-from api.rest.common import ErrorBody
+from api.rest.common import ErrorBody, Timestamp
 from domain.vocabulary import Channel, DeclaredRole
 from projections.decision_audit import AuditCursor, AuditFilter, DecisionAuditView
 from projections.decision_checks import CHECK_NAMES
@@ -83,7 +83,10 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     401: {"model": ErrorBody, "description": "No valid bearer token (`unauthenticated`)."},
     403: {"model": ErrorBody, "description": "Not an auditor (`forbidden`)."},
-    422: {"model": ErrorBody, "description": "A time without a time zone."},
+    422: {
+        "model": ErrorBody,
+        "description": "A time that is not ISO 8601 text with a time zone.",
+    },
     503: {"model": ErrorBody, "description": "The database is unavailable; retry later."},
 }
 
@@ -184,10 +187,10 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
 def decision_audit_csv(
     request: Request,
     from_: Annotated[
-        datetime | None,
+        Timestamp | None,
         Query(alias="from", description="Decisions made at or after this time."),
     ] = None,
-    to: Annotated[datetime | None, Query(description="Decisions made before this time.")] = None,
+    to: Annotated[Timestamp | None, Query(description="Decisions made before this time.")] = None,
     incomplete_only: Annotated[
         bool, Query(alias="incompleteOnly", description="Only decisions with a failed check.")
     ] = False,
@@ -197,7 +200,8 @@ def decision_audit_csv(
     which = AuditFilter(
         since=_aware("from", from_), until=_aware("to", to), incomplete_only=incomplete_only
     )
-    views = get_services_of(request).views
+    # A read-only download: from the read replica when there is one.
+    views = get_services_of(request).read_views
     first = _page(views, which, None)
     return StreamingResponse(
         _lines(views, which, first),

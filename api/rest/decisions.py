@@ -7,7 +7,6 @@ not fully in the young person's favour), so it stands up to legal audit.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -17,7 +16,7 @@ from pydantic import Field, StrictBool
 from api.access import Permission
 from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, Name, RequiredText, Text
+from api.rest.common import COMMAND_RESPONSES, Day, Name, RequiredText, Text
 from domain.application import CommandContext, CommandResult, Overgang
 from domain.decisions import DecisionContent
 from domain.values import InjunctionDetails
@@ -45,7 +44,7 @@ class DecisionFields(CommandBody):
     main_considerations: Text
     facts_relied_on: Text
     fully_in_favour: StrictBool
-    hearing_held_on: date | None = Field(default=None, description="Partshøring, section 19.")
+    hearing_held_on: Day | None = Field(default=None, description="Partshøring, section 19.")
     hearing_omitted_reason: Text | None = Field(
         default=None, description="Why no hearing was required, if none was held."
     )
@@ -77,7 +76,7 @@ class DecisionFields(CommandBody):
 
 class InjunctionFields(DecisionFields):
     education_goal: RequiredText
-    deadline: date | None = None
+    deadline: Day | None = None
     support_offered: RequiredText  # Ankestyrelsen 87-14: the support offered is required
     drawn_up_with_young_person: StrictBool
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import Field, StrictBool
 from api.access import Permission
 from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, Name, RequiredText, Text
+from api.rest.common import COMMAND_RESPONSES, Day, Name, RequiredText, Text
 
 router = APIRouter(
     prefix="/young-people",
@@ -29,7 +28,7 @@ class DraftPlanRequest(CommandBody):
 
 class SetMilestoneRequest(CommandBody):
     title: Name
-    due: date
+    due: Day
 
 
 class MilestoneNoteRequest(CommandBody):
@@ -37,7 +36,7 @@ class MilestoneNoteRequest(CommandBody):
 
 
 class RescheduleMilestoneRequest(CommandBody):
-    due: date
+    due: Day
     reason: Text = ""
 
 
@@ -47,7 +46,7 @@ class DropMilestoneRequest(CommandBody):
 
 class ReviewPlanRequest(CommandBody):
     note: Text = ""
-    next_review: date | None = None
+    next_review: Day | None = None
 
 
 @router.post("/{young_person_id}/plan", status_code=201)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import Field
 from api.access import Permission, Target
 from api.deps import GuardDep, requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, Name, Phone, RequiredText
+from api.rest.common import COMMAND_RESPONSES, Day, Name, Phone, RequiredText
 from domain.values import ReferralDetails
 from domain.vocabulary import ConsentScope
 
@@ -25,7 +24,7 @@ router = APIRouter(
 
 class ReferralRequest(CommandBody):
     name: Name = Field(description="The young person's name.")
-    date_of_birth: date
+    date_of_birth: Day
     phone: Phone | None = None
     institution_id: UUID | None = Field(default=None, description="The referring institution.")
     referrer_name: Name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import Field
 from api.access import Permission
 from api.deps import Guard, GuardDep, requires
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, RequiredText, Text
+from api.rest.common import COMMAND_RESPONSES, Day, RequiredText, Text
 
 router = APIRouter(
     prefix="/young-people",
@@ -28,8 +27,8 @@ def _check(guard: Guard, young_person_id: UUID, institution_id: UUID) -> None:
 
 class ReportAbsenceRequest(CommandBody):
     institution_id: UUID = Field(description="The reporting institution.")
-    absent_from: date
-    absent_to: date
+    absent_from: Day
+    absent_to: Day
     note: Text = ""
 
 

@@ -6,7 +6,6 @@ out is highest.
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -15,7 +14,7 @@ from pydantic import Field
 from api.access import Permission
 from api.deps import on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, RequiredText, ShortText, Text
+from api.rest.common import COMMAND_RESPONSES, Day, RequiredText, ShortText, Text
 from domain.values import TransitionDetails
 from domain.vocabulary import TransitionKind, TransitionStep
 
@@ -33,7 +32,7 @@ class StartTransitionRequest(CommandBody):
     from_situation: Text = Field(default="", description="Where the young person comes from.")
     to_institution_id: UUID | None = None
     programme: ShortText = ""
-    expected_start: date | None = None
+    expected_start: Day | None = None
 
     def to_domain(self) -> TransitionDetails:
         return TransitionDetails(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import Field
 from api.access import Permission
 from api.deps import GuardDep, on_young_person
 from api.idempotency import CommandAccepted, CommandBody, CommandsDep
-from api.rest.common import COMMAND_RESPONSES, RequiredText, Text
+from api.rest.common import COMMAND_RESPONSES, Day, RequiredText, Text
 from domain.vocabulary import CaseOutcome, ConsentScope, ReviewOutcome
 
 router = APIRouter(
@@ -25,7 +24,7 @@ router = APIRouter(
 
 class ReviewReferralRequest(CommandBody):
     outcome: ReviewOutcome
-    review_date: date
+    review_date: Day
     note: Text = ""
 
 

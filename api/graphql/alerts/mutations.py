@@ -29,6 +29,9 @@ def _text(value: str, argument: str) -> str:
     # Blank is the domain's to refuse (`invalid_value`); size is the edge's.
     if len(value) > TEXT_MAX:
         raise graphql_error(INVALID_ARGUMENT, f"{argument} must be at most {TEXT_MAX} characters")
+    # As REST's text (api.rest.common): PostgreSQL cannot store a NUL in the alerts view.
+    if "\x00" in value:
+        raise graphql_error(INVALID_ARGUMENT, f"{argument} must not contain NUL characters")
     return value
 
 
