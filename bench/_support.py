@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import socket
 import sys
 import time
 import uuid
@@ -76,3 +77,22 @@ def write_history(
         return summary, time.perf_counter() - began
     finally:
         services.close()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) a process has used so far; None off Linux or once it
+    has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The fields after the command name, which may hold spaces, in parentheses.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
