@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,10 +19,8 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
-from api.app import create_app
 from api.auth import DEVELOPMENT_JWT_SECRET
 from domain.actors import Actor, Role
 from domain.application import CommandContext
@@ -33,6 +28,7 @@ from infra.bootstrap import Services, build_services
 from infra.cli import _load_demo
 from infra.settings import Settings
 from tests.factories import a_transition, accepted_young_person, referred_young_person
+from tests.http_server import serving
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -116,13 +112,6 @@ class DemoServer:
         return alert_id
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     path = chromium_path()
@@ -143,48 +132,24 @@ def demo_server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         jwt_secret=SecretStr(DEVELOPMENT_JWT_SECRET),
     )
     services = build_services(settings)
-    server: uvicorn.Server | None = None
-    thread: threading.Thread | None = None
     try:
         _load_demo(services, youth=DEMO_YOUTH, months=DEMO_MONTHS)
         services.projections.start_in_thread()
         assert services.projections.wait_for(services.app.recorder.max_notification_id() or 0, 60)
         counsellor_id, team = _demo_counsellor(services)
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(services),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-                timeout_graceful_shutdown=2,
+        with serving(services) as base_url:
+            demo = DemoServer(
+                base_url=base_url, services=services, counsellor_id=counsellor_id, team=team
             )
-        )
-        thread = threading.Thread(target=server.run, name="dashboard-server", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        demo = DemoServer(
-            base_url=f"http://127.0.0.1:{port}",
-            services=services,
-            counsellor_id=counsellor_id,
-            team=team,
-        )
-        alerted, transition_id = demo.quiet_young_person("Test Alarm")
-        demo.raise_alert(alerted, transition_id)
-        demo.alerted_young_person_id = alerted
-        # A pending referral for the queue, whatever the simulation left pending.
-        referred_young_person(services.app)
-        assert services.projections.wait_for(services.app.recorder.max_notification_id() or 0, 10)
-        yield demo
+            alerted, transition_id = demo.quiet_young_person("Test Alarm")
+            demo.raise_alert(alerted, transition_id)
+            demo.alerted_young_person_id = alerted
+            # A pending referral for the queue, whatever the simulation left pending.
+            referred_young_person(services.app)
+            last = services.app.recorder.max_notification_id() or 0
+            assert services.projections.wait_for(last, 10)
+            yield demo
     finally:
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(10)
         services.projections.stop()
         services.close()
 

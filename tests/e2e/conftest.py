@@ -242,11 +242,18 @@ def yp(young_person_id: UUID) -> str:
     return f"/api/v1/young-people/{young_person_id}"
 
 
-def open_api(backend: Backend) -> Iterator[Api]:
-    settings = e2e_settings(backend)
+def open_api(
+    backend: Backend, *, run_projections: bool = False, **settings_overrides: Any
+) -> Iterator[Api]:
+    """The app on ``backend`` with the e2e settings, ``settings_overrides`` on top; with
+    ``run_projections`` its projection runner follows the log in a thread, as
+    ``overgang serve`` runs it."""
+    settings = e2e_settings(backend).model_copy(update=settings_overrides)
     clock = InterjectingClock()
     services = build_services(settings, clock=clock)
     try:
+        if run_projections:
+            services.projections.start_in_thread()
         with TestClient(create_app(services)) as client:
             yield Api(client=client, services=services, clock=clock, settings=settings)
     finally:

@@ -14,9 +14,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.graphql.limits import (
     MAX_COST,
     MAX_FIELDS,
@@ -24,10 +22,9 @@ from api.graphql.limits import (
     MAX_VARIABLES,
     MAX_VARIABLES_BYTES,
 )
-from infra.bootstrap import build_services
 from infra.settings import Settings
 from tests.backends import Backend
-from tests.e2e.conftest import Api, InterjectingClock, e2e_settings, open_api
+from tests.e2e.conftest import Api, open_api
 
 ACKNOWLEDGE = """
 mutation Acknowledge($person: ID!, $alert: ID!, $note: String!) {
@@ -46,14 +43,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 def closed_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The app as in production: ``OVERGANG_GRAPHQL_INTROSPECTION=false``."""
     backend = Backend(name="sqlite", data_dir=tmp_path_factory.mktemp("gql") / "var")
-    settings = e2e_settings(backend).model_copy(update={"graphql_introspection": False})
-    clock = InterjectingClock()
-    services = build_services(settings, clock=clock)
-    try:
-        with TestClient(create_app(services)) as client:
-            yield Api(client=client, services=services, clock=clock, settings=settings)
-    finally:
-        services.close()
+    yield from open_api(backend, graphql_introspection=False)
 
 
 @pytest.fixture(scope="module")

@@ -19,21 +19,18 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from domain.young_person_events import ContactRecorded, MilestoneSet
-from infra.bootstrap import build_services
 from projections.caseload import MILESTONES as CASELOAD_MILESTONES
 from projections.outcomes import CONTACTS as OUTCOME_CONTACTS
 from projections.plan import MILESTONES as PLAN_MILESTONES
 from projections.timeline import TABLE as TIMELINE
 from tests.backends import Backend
 from tests.e2e import payloads
-from tests.e2e.conftest import Api, InterjectingClock, e2e_settings, yp
+from tests.e2e.conftest import Api, open_api, yp
 from tests.faults.readmodels import clean_rebuild, differences, read_tables
-from tests.faults.server import serving
 from tests.faults.stream import body_of
+from tests.http_server import serving
 from tests.views import logged_events
 
 CLIENTS = 16
@@ -54,19 +51,15 @@ class Sent:
 
 @pytest.fixture
 def api(pg_url: str, tmp_path: Path) -> Iterator[Api]:
-    settings = e2e_settings(Backend("postgres", tmp_path / "var", pg_url)).model_copy(
+    yield from open_api(
+        Backend("postgres", tmp_path / "var", pg_url),
+        run_projections=True,
         # Clients queue for pooled connections too: let them wait long enough for that
         # never to end in a 503 on a busy machine.
-        update={"postgres_pool_size": 4, "postgres_max_overflow": 4, "postgres_connect_timeout": 10}
+        postgres_pool_size=4,
+        postgres_max_overflow=4,
+        postgres_connect_timeout=10,
     )
-    clock = InterjectingClock()
-    services = build_services(settings, clock=clock)
-    try:
-        services.projections.start_in_thread()
-        with TestClient(create_app(services)) as client:
-            yield Api(client=client, services=services, clock=clock, settings=settings)
-    finally:
-        services.close()
 
 
 def test_concurrent_writers_on_one_young_person_land_once_or_get_a_clear_409(

@@ -29,21 +29,18 @@ from uuid import UUID
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.errors import RETRY_AFTER_SECONDS
 from domain.young_person_events import ContactRecorded, Referred
-from infra.bootstrap import build_services
 from tests import pg
 from tests.backends import Backend
 from tests.e2e import payloads
-from tests.e2e.conftest import Api, InterjectingClock, e2e_settings, yp
+from tests.e2e.conftest import Api, open_api, yp
 from tests.faults.proxy import PostgresProxy
 from tests.faults.readmodels import clean_rebuild, differences, read_tables
-from tests.faults.server import serving
 from tests.faults.stream import CommandStream
 from tests.faults.waiting import wait_until
+from tests.http_server import serving
 from tests.views import logged_events
 
 WAIT = 60.0  # seconds; only a failure waits this long
@@ -100,20 +97,14 @@ def outage(request: pytest.FixtureRequest, pg_url: str) -> Iterator[Outage]:
 @pytest.fixture
 def api(outage: Outage, tmp_path: Path) -> Iterator[Api]:
     """The app, its projection runner in a thread as `overgang serve` runs it."""
-    settings = e2e_settings(Backend("postgres", tmp_path / "var", outage.database_url))
-    settings = settings.model_copy(
+    yield from open_api(
+        Backend("postgres", tmp_path / "var", outage.database_url),
+        run_projections=True,
         # Fail fast while the database is away: a pooled connection is waited for this
         # many seconds (the least there is).
-        update={"postgres_connect_timeout": 1, "projection_poll_interval": 0.1}
+        postgres_connect_timeout=1,
+        projection_poll_interval=0.1,
     )
-    clock = InterjectingClock()
-    services = build_services(settings, clock=clock)
-    try:
-        services.projections.start_in_thread()
-        with TestClient(create_app(services)) as client:
-            yield Api(client=client, services=services, clock=clock, settings=settings)
-    finally:
-        services.close()
 
 
 def test_commands_through_an_outage_are_answered_503_and_each_recorded_once(

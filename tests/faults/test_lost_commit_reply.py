@@ -21,15 +21,12 @@ from uuid import UUID
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.errors import RETRY_AFTER_SECONDS
 from domain.young_person_events import ContactRecorded
-from infra.bootstrap import build_services
 from tests.backends import Backend
 from tests.e2e import payloads
-from tests.e2e.conftest import Api, InterjectingClock, e2e_settings, yp
+from tests.e2e.conftest import Api, open_api, yp
 from tests.faults.proxy import PostgresProxy
 from tests.faults.waiting import wait_until
 
@@ -49,15 +46,9 @@ def proxy() -> Iterator[PostgresProxy]:
 @pytest.fixture
 def api(proxy: PostgresProxy, pg_url: str, tmp_path: Path) -> Iterator[Api]:
     """The app, every connection of it through the proxy."""
-    settings = e2e_settings(Backend("postgres", tmp_path / "var", proxy.url(pg_url)))
-    settings = settings.model_copy(update={"postgres_connect_timeout": 1})
-    clock = InterjectingClock()
-    services = build_services(settings, clock=clock)
-    try:
-        with TestClient(create_app(services)) as client:
-            yield Api(client=client, services=services, clock=clock, settings=settings)
-    finally:
-        services.close()
+    yield from open_api(
+        Backend("postgres", tmp_path / "var", proxy.url(pg_url)), postgres_connect_timeout=1
+    )
 
 
 def test_a_lost_commit_reply_is_answered_with_the_recorded_outcome(
