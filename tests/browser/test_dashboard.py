@@ -171,7 +171,7 @@ def danish_date_time(text: str) -> str:
 
 
 DECISIONS = """
-query ($id: ID!) { caseload(counsellorId: $id) { entries(first: 500) { entries {
+query ($id: ID!) { caseload(counsellorId: $id) { entries(first: 100) { entries {
   youngPersonId youngPerson { name decisions { decisionId complete checks { passed } } } } } } }
 """
 
