@@ -41,7 +41,6 @@ import http.client
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import psycopg
-from _support import fresh_database, use_throwaway_secrets
+from _support import cpu_seconds, free_port, fresh_database, use_throwaway_secrets
 from psycopg.rows import DictRow, dict_row
 
 from api.auth import Principal, issue_token
@@ -337,17 +336,6 @@ class Measured:
         return len(self.latencies) / self.wall
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user and system) a process has used so far; None off Linux."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            # The fields after the command name, which may hold spaces, in parentheses.
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_phase(
     clients: Sequence[Callable[[dict[str, Any]], object]],
     asks: Sequence[dict[str, Any]],
@@ -451,12 +439,6 @@ def api_server(url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
 def show_tail(log: IO[bytes]) -> None:
     log.seek(0)
     print(log.read().decode(errors="replace")[-4000:], file=sys.stderr)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

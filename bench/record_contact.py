@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
-from _support import fresh_database, use_throwaway_secrets
+from _support import free_port, fresh_database, use_throwaway_secrets
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -159,12 +158,6 @@ class Client:
 
     def close(self) -> None:
         self._connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def concurrent_rate(total: int, calls: list[Callable[[], None]]) -> float:
