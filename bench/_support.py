@@ -7,6 +7,7 @@ whose names start with ``_``).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import math
 import os
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import IO
 
 import psycopg
 
@@ -96,3 +98,19 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def show_tail(log: IO[bytes], name: str) -> None:
+    """The end of a server process's log on stderr, when it failed to start or answer."""
+    log.flush()
+    log.seek(0)
+    tail = log.read().decode(errors="replace")[-3000:]
+    print(f"--- the end of the {name} log:\n{tail}", file=sys.stderr)

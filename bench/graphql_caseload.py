@@ -51,11 +51,18 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
 import psycopg
-from _support import cpu_seconds, free_port, fresh_database, use_throwaway_secrets
+from _support import (
+    cpu_seconds,
+    free_port,
+    fresh_database,
+    positive,
+    show_tail,
+    use_throwaway_secrets,
+)
 from psycopg.rows import DictRow, dict_row
 
 from api.auth import Principal, issue_token
@@ -429,16 +436,11 @@ def api_server(url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
             yield server
         except BaseException:
             if server.poll() is not None:
-                show_tail(log)
+                show_tail(log, "API")
             raise
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def show_tail(log: IO[bytes]) -> None:
-    log.seek(0)
-    print(log.read().decode(errors="replace")[-4000:], file=sys.stderr)
 
 
 @dataclass
@@ -495,13 +497,6 @@ def report(results: Results, args: argparse.Namespace) -> None:
     )
     same = (small.transactions, small.statements) == (full.transactions, full.statements)
     print(f"SQL round trips independent of caseload size (target): {'yes' if same else 'NO'}")
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main() -> None:

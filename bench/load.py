@@ -58,10 +58,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psycopg
-from _support import cpu_seconds, free_port, fresh_database, use_throwaway_secrets
+from _support import (
+    cpu_seconds,
+    free_port,
+    fresh_database,
+    positive,
+    show_tail,
+    use_throwaway_secrets,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from rich.console import Console
@@ -506,13 +513,6 @@ def overgang_process(
                 process.wait()
 
 
-def show_tail(log: IO[bytes], name: str) -> None:
-    log.flush()
-    log.seek(0)
-    tail = log.read().decode(errors="replace")[-3000:]
-    print(f"--- the end of the {name} log:\n{tail}", file=sys.stderr)
-
-
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants (``serve --workers N`` forks its workers)."""
     children: dict[int, list[int]] = defaultdict(list)
@@ -757,13 +757,6 @@ def report(run: Run, args: argparse.Namespace, setup: dict[str, Any]) -> int:
 
 
 # --- main -------------------------------------------------------------------------------------
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def build_clients(

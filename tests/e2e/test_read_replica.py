@@ -171,6 +171,11 @@ class Replicated:
     def replicate(self) -> None:
         replicate(self.primary_url, self.replica_url)
 
+    def up_to_date(self) -> None:
+        """The primary's read models catch up, and the replica receives them."""
+        self.project()
+        self.replicate()
+
 
 @pytest.fixture(scope="module")
 def pair(
@@ -209,8 +214,7 @@ def test_an_up_to_date_replica_answers_as_the_primary_does(pair: Replicated) -> 
     api.command(f"{yp(young_person_id)}/contacts", payloads.contact(reached=False))
     api.decision(young_person_id, counsellor_id)
     api.referred()
-    pair.project()
-    pair.replicate()
+    pair.up_to_date()
     variables = {"id": str(young_person_id), "team": TEAM}
     auditor = api.token_for(AUDITOR)
 
@@ -236,8 +240,7 @@ def test_a_position_the_lagging_replica_has_not_reached_is_not_yet_visible_until
 ) -> None:
     api = pair.replica
     young_person_id = api.enrolled()
-    pair.project()
-    pair.replicate()
+    pair.up_to_date()
     position = api.command(f"{yp(young_person_id)}/contacts", payloads.contact())["position"]
     pair.project()  # the primary's read models have it; the replica lags behind
     variables = {"id": str(young_person_id), "position": position}
@@ -272,8 +275,7 @@ def test_a_young_person_handed_over_to_another_team_is_out_of_reach_while_the_re
     elsewhere = api.counsellor(team_id="another-team")
     young_person_id = api.enrolled(counsellor_id)
     api.alert(young_person_id)
-    pair.project()
-    pair.replicate()
+    pair.up_to_date()
     person = str(young_person_id)
     assert "errors" not in api.graphql(TIMELINE, id=person)
 
@@ -301,8 +303,7 @@ def test_reads_are_logged_on_the_primary_and_nothing_is_written_to_the_replica(
 ) -> None:
     api = pair.replica
     young_person_id = api.enrolled()
-    pair.project()
-    pair.replicate()
+    pair.up_to_date()
 
     body = api.graphql(TIMELINE, id=str(young_person_id))
 
